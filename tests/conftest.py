@@ -1,0 +1,143 @@
+"""Fixtures that read like the people who use voiceapp: a child, a chair, a coordinator.
+
+Every test gets a fresh database: a copy of a migrated SQLite file, or (when
+VOICEAPP_TEST_DATABASE_URL is set) the PostgreSQL test database emptied between tests.
+Tests that need PostgreSQL or Redis skip, saying why, when those are not configured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from voiceapp import create_app
+from voiceapp.db import Base, upgrade_schema
+
+from .people import Advocate, Chair, Child, Coordinator
+
+POSTGRES_URL = os.environ.get("VOICEAPP_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("VOICEAPP_TEST_REDIS_URL")
+NO_POSTGRES = "set VOICEAPP_TEST_DATABASE_URL to a PostgreSQL database to run this variant"
+NO_REDIS = "set VOICEAPP_TEST_REDIS_URL to a Redis server to run this variant"
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-tests-0123456789"
+
+
+def pytest_configure(config) -> None:
+    from babel.messages.frontend import compile_catalog  # noqa: F401 - fail early if missing
+
+    _compile_translations()
+
+
+def _compile_translations() -> None:
+    """Tests always run against freshly compiled catalogues."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in Path(__file__).resolve().parent.parent.glob(
+            "translations/*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle)
+        with po_path.with_suffix(".mo").open("wb") as handle:
+            write_mo(handle, catalog)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "voiceapp.sqlite3"
+    upgrade_schema(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> str:
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade_schema(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path, sqlite_template) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "voiceapp.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    url = request.getfixturevalue("postgres_schema")
+    _empty_postgres(url)
+    return url
+
+
+def make_app(database_url: str, instance_path: Path, **overrides):
+    settings = dict(env="testing", instance_path=instance_path, database_url=database_url,
+                    secret_key=TEST_SECRET, key_kdf_memory_kib=8 * 1024,
+                    key_kdf_iterations=1, redis_url=None)
+    settings.update(overrides)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_app(database_url, tmp_path / "instance")
+    yield app
+    app.extensions["voiceapp.db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(runner) -> dict:
+    """The demo organisation, as `flask --app voiceapp demo --json` prints it."""
+    result = runner.invoke(args=["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture
+def child(app, demo) -> Child:
+    return Child(app.test_client(), demo["invites"][0]["code"])
+
+
+@pytest.fixture
+def another_child(app, demo) -> Child:
+    return Child(app.test_client(), demo["invites"][1]["code"])
+
+
+@pytest.fixture
+def chair(app, demo) -> Chair:
+    return Chair(app.test_client(), demo["chair"])
+
+
+@pytest.fixture
+def advocate(app, demo) -> Advocate:
+    return Advocate(app.test_client(), demo["advocate"])
+
+
+@pytest.fixture
+def coordinator(app, demo) -> Coordinator:
+    return Coordinator(app.test_client(), demo["coordinator"])

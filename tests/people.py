@@ -1,0 +1,150 @@
+"""The people who use voiceapp, acting through HTTP as they would in a browser.
+
+Each reads a page, takes the CSRF token from it like a browser would, and posts the form.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+
+import pyotp
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_TOKEN = re.compile(r'name="token"[^>]*value="([^"]*)"')
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def visible_text(response) -> str:
+    """The words a person would read on the page (tags stripped, spaces squeezed)."""
+    body = response.get_data(as_text=True)
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", body, flags=re.S)
+    return " ".join(html.unescape(_TAGS.sub(" ", body)).split())
+
+
+class Person:
+    def __init__(self, client) -> None:
+        self.client = client
+        self.page = None
+
+    def opens(self, path: str, **kwargs):
+        self.page = self.client.get(path, **kwargs)
+        return self.page
+
+    def csrf_token(self) -> str:
+        match = _CSRF.search(self.page.get_data(as_text=True))
+        assert match, "the page has no form with a CSRF token"
+        return match.group(1)
+
+    def posts(self, path: str, data: dict | None = None, follow: bool = True, **kwargs):
+        form = {"csrf_token": self.csrf_token(), **(data or {})}
+        self.page = self.client.post(path, data=form, follow_redirects=follow, **kwargs)
+        return self.page
+
+    def fills_in(self, path: str, data: dict | None = None, follow: bool = True, **kwargs):
+        """Open the page, then send its form with ``data``."""
+        self.opens(path)
+        return self.posts(path, data, follow, **kwargs)
+
+    @property
+    def sees(self) -> str:
+        return visible_text(self.page)
+
+
+class Child(Person):
+    def __init__(self, client, code: str) -> None:
+        super().__init__(client)
+        self.code = code
+
+    def opens_invite(self, code: str | None = None):
+        self.page = self.client.get(f"/i/{code or self.code}", follow_redirects=True)
+        return self.page
+
+    def types_code(self, code: str | None = None):
+        return self.fills_in("/", {"code": code or self.code})
+
+    def starts(self):
+        return self.fills_in("/welcome", {})
+
+    def answers(self, path: str, follow: bool = True, **fields):
+        return self.fills_in(path, fields, follow)
+
+    def sends(self, follow: bool = True):
+        self.opens("/check")
+        return self.posts("/send", {"token": self.send_token()}, follow)
+
+    def send_token(self) -> str:
+        match = _TOKEN.search(self.page.get_data(as_text=True))
+        assert match, "the check page has no Send button"
+        return match.group(1)
+
+    def tells(self, worries: str = "", going_well: str = "", hopes: str = "", safety=None,
+              attend: str | None = None, **more):
+        """Open the invite, answer the questions given, and stop at the check page."""
+        self.opens_invite()
+        self.starts()
+        self.answers("/how", mode="words")
+        self.answers("/going-well", text=going_well)
+        self.answers("/worries", text=worries)
+        self.answers("/hopes", text=hopes)
+        if safety is not None:
+            self.answers("/safe", score=str(safety))
+        self.answers("/help", **{k: v for k, v in more.items()
+                                 if k in ("helper", "someone_name")})
+        if attend:
+            self.answers("/meeting", attend=attend)
+        self.answers("/sharing", **{k: v for k, v in more.items() if k.startswith("share_")})
+        return self.opens("/check")
+
+
+class Staff(Person):
+    def __init__(self, client, account: dict) -> None:
+        super().__init__(client)
+        self.account = account
+
+    def code_now(self) -> str:
+        return pyotp.TOTP(self.account["totp_secret"]).now()
+
+    def fresh_code(self) -> str:
+        """A code that has not been used yet (codes are single-use within their window)."""
+        totp = pyotp.TOTP(self.account["totp_secret"])
+        used = getattr(self, "_used_codes", set())
+        code = totp.now()
+        while code in used:
+            time.sleep(1)
+            code = totp.now()
+        used.add(code)
+        self._used_codes = used
+        return code
+
+    def signs_in(self, password: str | None = None, code: str | None = None):
+        self.fills_in("/staff/sign-in", {"email": self.account["email"],
+                                         "password": password or self.account["password"]})
+        if "/staff/sign-in/code" not in (self.page.request.path if self.page else ""):
+            return self.page
+        return self.posts("/staff/sign-in/code", {"code": code or self.fresh_code()})
+
+    def signs_out(self):
+        self.opens("/staff/")
+        return self.posts("/staff/sign-out")
+
+
+class Chair(Staff):
+    def unlocks(self, passphrase: str | None = None):
+        return self.fills_in("/chair/unlock", {
+            "passphrase": passphrase or self.account["passphrase"]})
+
+    def signs_in_and_unlocks(self):
+        self.signs_in()
+        return self.unlocks()
+
+
+class Advocate(Chair):
+    def unlocks(self, passphrase: str | None = None):
+        return self.fills_in("/advocate/unlock", {
+            "passphrase": passphrase or self.account["passphrase"]})
+
+
+class Coordinator(Staff):
+    pass

@@ -1,0 +1,75 @@
+"""voiceapp: a child's voice, heard privately, before a Child Protection Conference."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, url_for
+from flask_compress import Compress
+
+from . import cli, db, errors, i18n, security, sessions
+from .config import Settings, from_env
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Settings | Mapping | None = None) -> Flask:
+    """Build the app. ``config`` is a :class:`Settings`, or overrides for the environment's."""
+    settings = config if isinstance(config, Settings) else from_env(**dict(config or {}))
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()),
+                template_folder=str(_ROOT / "templates"), static_folder=str(_ROOT / "static"))
+    cookie_name = "__Host-voiceapp" if settings.secure_cookies else "voiceapp"
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        SESSION_COOKIE_NAME=cookie_name,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/",
+        # Sessions expire on the server; a CSRF token lives exactly as long as its session.
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=settings.secure_cookies,
+        TESTING=settings.env == "testing",
+        SEND_FILE_MAX_AGE_DEFAULT=365 * 24 * 60 * 60,
+        # Only static files are compressed: compressing pages that carry a CSRF token next to
+        # text a person typed would open the door to BREACH-style guessing.
+        COMPRESS_MIMETYPES=["text/css", "text/javascript", "application/javascript",
+                            "image/svg+xml"],
+        COMPRESS_ALGORITHM=["br", "gzip"],
+    )
+    app.extensions["voiceapp.settings"] = settings
+
+    db.init_app(app, settings.database_url)
+    sessions.init_app(app)
+    security.init_app(app, settings.redis_url, settings.trusted_proxies)
+    i18n.init_app(app, settings.default_locale, settings.timezone)
+    errors.init_app(app)
+    Compress(app)
+    _register_static_versions(app)
+    _register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .child.routes import bp as child
+
+    for blueprint in (child,):
+        app.register_blueprint(blueprint)
+
+
+def _register_static_versions(app: Flask) -> None:
+    """``static_url('css/app.css')`` adds a content hash, so files can be cached for a year."""
+    folder = Path(app.static_folder or "")
+    versions = {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        for path in folder.rglob("*") if path.is_file()
+    }
+
+    def static_url(filename: str) -> str:
+        return url_for("static", filename=filename, v=versions.get(filename))
+
+    app.jinja_env.globals["static_url"] = static_url

@@ -1,0 +1,160 @@
+"""Staff accounts: passwords, authenticator codes, sign-in state and role checks.
+
+Threats and answers:
+- Password guessing: argon2id hashes, a length floor and a list of common passwords, and
+  limits on failures per account and per IP (:mod:`voiceapp.security`).
+- Finding out who has an account: every failure says the same thing, and an unknown email
+  costs the same hashing time as a known one.
+- A stolen password alone: every staff role must also give a 6-digit authenticator code
+  (TOTP, 30 s), and a code that has been used once is refused (replay).
+- A database dump: authenticator secrets are sealed under the instance key, passwords are
+  hashed, and session rows are named by a hash of the cookie.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from . import crypto
+from .db import db
+from .models import Role, User
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("voiceapp: a password nobody has")
+MIN_PASSWORD_LENGTH = 12
+TOTP_STEP = 30
+COMMON_PASSWORDS = frozenset(
+    line.strip().lower()
+    for line in (Path(__file__).with_name("common_passwords.txt")).read_text().splitlines()
+    if line.strip())
+
+SIGNED_IN = "signed-in"
+NEEDS_CODE = "needs-code"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why a new password is not good enough, in words for the person choosing it."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    lowered = password.lower()
+    local = normalise_email(email).split("@")[0]
+    if lowered in COMMON_PASSWORDS or (len(local) >= 3 and local in lowered):
+        return _("This password is too easy to guess. Try three or four random words.")
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def find_user(email: str) -> User | None:
+    return db.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """True if ``password`` is right; takes the same time whether or not the user exists."""
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return user is not None and user.is_active and stored is not _DUMMY_HASH
+
+
+# ---------------------------------------------------------------------------------------
+# Authenticator codes
+
+
+def _totp_context(user: User) -> bytes:
+    return crypto.context("totp-secret", user=user.id)
+
+
+def instance_key(purpose: str) -> bytes:
+    """A key from the instance secret, for secrets the server itself must be able to use."""
+    return crypto.derive_key(current_app.config["SECRET_KEY"].encode(), "instance/" + purpose)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def set_totp_secret(user: User, secret: str) -> None:
+    """Seal the secret under the instance key; the user must already have an id."""
+    user.totp_secret_sealed = crypto.seal_secret(secret.encode(), instance_key("totp"),
+                                                 _totp_context(user))
+    user.totp_last_step = None
+
+
+def totp_secret(user: User) -> str:
+    if user.totp_secret_sealed is None:
+        raise LookupError("no authenticator enrolled")
+    return crypto.open_secret(user.totp_secret_sealed, instance_key("totp"),
+                              _totp_context(user)).decode()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="voiceapp")
+
+
+def accept_code(user: User, code: str, secret: str | None = None) -> bool:
+    """Check a 6-digit code (allowing 30 s of clock drift) and refuse one used before."""
+    code = "".join(code.split())
+    if not (len(code) == 6 and code.isdigit()):
+        return False
+    secret = secret or totp_secret(user)
+    totp = pyotp.TOTP(secret)
+    now_step = int(time.time()) // TOTP_STEP
+    for step in (now_step - 1, now_step, now_step + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_STEP), code):
+            if user.totp_last_step is not None and step <= user.totp_last_step:
+                return False  # already used: a replayed or shoulder-surfed code
+            user.totp_last_step = step
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------
+# Who is signed in
+
+
+def signed_in_user() -> User | None:
+    if session.get("stage") != SIGNED_IN:
+        return None
+    user = db.get(User, session.get("user_id"))
+    return user if user is not None and user.is_active else None
+
+
+def staff_required(*roles: Role) -> Callable:
+    """Hand the signed-in user to the view; anyone else goes to sign in, or gets 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            user = signed_in_user()
+            if user is None:
+                session.pop("next", None)
+                if request.method == "GET":
+                    session["next"] = request.full_path if request.query_string else request.path
+                return redirect(url_for("staff.sign_in"))
+            if roles and user.role not in roles:
+                abort(403)
+            return view(user, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

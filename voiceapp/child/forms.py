@@ -1,0 +1,95 @@
+"""The child's forms. Every question is optional; only the code is needed to start."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, SelectMultipleField, StringField
+from wtforms import TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..questions import (
+    ATTEND, FEELINGS, HELPERS_FIXED, MODES, NAME_LIMIT, SCALE_DECLINED, SHARE_ADVOCATE,
+    SHARE_PARENTS, TEXT_LIMIT, TOPICS,
+)
+
+NOT_A_CHOICE = _l("Choose one of the answers, or leave them all empty.")
+
+
+def _choices(options: list[tuple]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, _emoji, label in options]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def optional_choice(label, choices: list[SelectChoice]) -> RadioField:
+    """A question with answers to pick from, that may be left empty."""
+    return RadioField(label, choices=choices, validate_choice=False, validators=[
+        Optional(), AnyOf([choice.value for choice in choices], message=NOT_A_CHOICE)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Your code"), validators=[
+        DataRequired(message=_l("Type the code you were given")),
+        Length(max=40, message=_l("That code is too long. Check it and try again."))])
+
+
+class WelcomeForm(FlaskForm):
+    read_aloud = BooleanField(_l("Read the words out loud to me"))
+
+
+class HowForm(FlaskForm):
+    mode = optional_choice(_l("How do you want to tell us?"), _choices(MODES))
+
+
+class HouseForm(FlaskForm):
+    feelings = MultiCheckboxField(_l("Pick any faces that show how you feel"),
+                                  choices=_choices(FEELINGS))
+    topics = MultiCheckboxField(_l("Tap the pictures that fit"), choices=_choices(TOPICS))
+    text = TextAreaField(_l("Write it here"), validators=[Length(
+        max=TEXT_LIMIT, message=_l("That is more than %(n)s characters. Please make it a "
+                                   "bit shorter, or record a voice note instead.",
+                                   n=f"{TEXT_LIMIT:,}"))])
+
+
+class SafetyForm(FlaskForm):
+    score = optional_choice(_l("How safe do you feel?"),
+                            [SelectChoice(str(n)) for n in range(11)]
+                            + [SelectChoice(SCALE_DECLINED, _l("I don't want to say"))])
+
+
+class HelperForm(FlaskForm):
+    helper = RadioField(_l("Who do you want to help you tell the meeting?"),
+                        validate_choice=False, validators=[Optional()])
+    someone_name = StringField(_l("Their name (if you want to tell us)"), validators=[
+        Length(max=NAME_LIMIT, message=_l("Please use %(n)s characters or fewer.",
+                                          n=NAME_LIMIT))])
+
+    def offer(self, services) -> None:
+        """The fixed answers, with the organisation's advocacy services after "Myself"."""
+        fixed = [SelectChoice(value, label) for value, label in HELPERS_FIXED.items()]
+        choices = (fixed[:1] + [SelectChoice(f"service:{s.id}", s.name) for s in services]
+                   + fixed[1:])
+        self.helper.choices = choices
+        self.helper.validators = [Optional(), AnyOf([c.value for c in choices],
+                                                    message=NOT_A_CHOICE)]
+
+
+class MeetingForm(FlaskForm):
+    attend = optional_choice(_l("Do you want to go to the meeting?"), _choices(ATTEND))
+
+
+class SharingForm(FlaskForm):
+    share_advocate = optional_choice(_l("Can your advocate see what you said too?"),
+                                     _choices(SHARE_ADVOCATE))
+    share_parents = optional_choice(_l("Can your parents or carers be told what you said?"),
+                                    _choices(SHARE_PARENTS))
+
+
+class SendForm(FlaskForm):
+    token = HiddenField()

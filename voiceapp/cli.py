@@ -1,0 +1,156 @@
+"""``flask --app voiceapp ...`` commands: init-db, demo, recovery-key and friends."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy import delete, select
+
+from . import auth, invites, keyring
+from .config import settings
+from .db import Base, upgrade_schema, write_transaction
+from .models import AdvocacyService, Conference, ConferenceKind, Organisation, Role, User
+
+DEMO_ORGANISATION = "Demo Council (example data)"
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the database tables (runs every migration)."""
+    upgrade_schema(settings().database_url)
+    click.echo("The database is ready.")
+
+
+@click.command("recovery-key")
+@with_appcontext
+@click.option("--rotate", is_flag=True, help="Replace the current recovery key.")
+def recovery_key(rotate: bool) -> None:
+    """Create the organisation's offline recovery key and print its private half once."""
+    with write_transaction() as tx:
+        organisation = tx.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+        if organisation is None:
+            raise click.ClickException("Create the organisation first (see the README).")
+        if keyring.active_key(tx, None, organisation.id) and not rotate:
+            raise click.ClickException(
+                "A recovery key already exists. Use --rotate to replace it (the old key "
+                "still opens everything sealed to it).")
+        key, private_text = keyring.create_recovery_key(tx, organisation)
+    click.echo(f"Recovery key {key.id} created. Its private half is below. Print it or "
+               "write it down, keep it offline in a safe, and never store it on this "
+               "server. It will not be shown again.\n")
+    click.echo(private_text)
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _demo_person(tx, organisation: Organisation, role: Role, email: str, name: str,
+                 **extra) -> tuple[User, dict]:
+    password = _password()
+    user = User(organisation_id=organisation.id, email=email, name=name, role=role,
+                password_hash=auth.hash_password(password), **extra)
+    tx.add(user)
+    tx.flush()
+    secret = auth.new_totp_secret()
+    auth.set_totp_secret(user, secret)
+    return user, {"email": email, "password": password, "totp_secret": secret}
+
+
+def _wipe_demo(tx) -> None:
+    organisations = tx.scalars(select(Organisation)).all()
+    if any(o.name != DEMO_ORGANISATION for o in organisations):
+        raise click.ClickException("This database holds a real organisation: "
+                                   "the demo only runs on an empty or demo database.")
+    for table in reversed(Base.metadata.sorted_tables):
+        tx.execute(delete(table))
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def demo(as_json: bool) -> None:
+    """Load (or reload) demo data: an organisation, a conference, staff and two invites."""
+    if settings().is_production:
+        raise click.ClickException("The demo data is not for production.")
+    upgrade_schema(settings().database_url)
+    zone = ZoneInfo(settings().timezone)
+    meeting_day = datetime.now(zone).date() + timedelta(days=7)
+    starts_at = datetime.combine(meeting_day, time(10, 0), zone)
+    with write_transaction() as tx:
+        _wipe_demo(tx)
+        organisation = Organisation(name=DEMO_ORGANISATION, out_of_hours_phone="01632 960 123",
+                                    languages="cy,ar")
+        tx.add(organisation)
+        tx.flush()
+        _, recovery_text = keyring.create_recovery_key(tx, organisation)
+        advocacy = [
+            AdvocacyService(organisation_id=organisation.id,
+                            name="Children's Rights Officer",
+                            description="Someone from the council whose job is to listen to "
+                                        "you and help you say what you think.",
+                            contact="01632 960 456"),
+            AdvocacyService(organisation_id=organisation.id,
+                            name="Example Advocacy Service",
+                            description="An independent advocate who is only on your side.",
+                            contact="advocacy@example.org"),
+        ]
+        tx.add_all(advocacy)
+        tx.flush()
+        chair, chair_out = _demo_person(tx, organisation, Role.CHAIR, "chair@example.org",
+                                        "Sam Taylor")
+        passphrase = "-".join(secrets.token_hex(3) for _ in range(4))
+        keyring.create_person_key(tx, chair, passphrase)
+        chair_out["passphrase"] = passphrase
+        advocate, advocate_out = _demo_person(
+            tx, organisation, Role.ADVOCATE, "advocate@example.org", "Jo Patel",
+            advocacy_service_id=advocacy[0].id)
+        advocate_passphrase = "-".join(secrets.token_hex(3) for _ in range(4))
+        keyring.create_person_key(tx, advocate, advocate_passphrase)
+        advocate_out["passphrase"] = advocate_passphrase
+        _, coordinator_out = _demo_person(tx, organisation, Role.COORDINATOR,
+                                          "coordinator@example.org", "Chris Evans")
+        conference = Conference(organisation_id=organisation.id, reference="CP-DEMO-0001",
+                                starts_at=starts_at, kind=ConferenceKind.INITIAL,
+                                chair_id=chair.id)
+        tx.add(conference)
+        tx.flush()
+        codes = [invites.create_invite(tx, conference, label)[1]
+                 for label in ("Demo child A", "Demo child B")]
+    result = {
+        "invites": [{"code": invites.display_code(c), "url": f"/i/{c}"} for c in codes],
+        "chair": chair_out,
+        "advocate": advocate_out,
+        "coordinator": coordinator_out,
+    }
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"Demo data loaded: {DEMO_ORGANISATION}, conference CP-DEMO-0001 on "
+               f"{starts_at:%A %d %B %Y at %H:%M} ({settings().timezone}).\n")
+    click.echo("Children: open one of these invites (or type the code on the start page):")
+    for item in result["invites"]:
+        click.echo(f"  code {item['code']}   link http://127.0.0.1:5000{item['url']}")
+    click.echo("\nStaff sign in at http://127.0.0.1:5000/staff/sign-in with a password and "
+               "an authenticator code made from the secret (for example: "
+               "python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\").")
+    for role in ("chair", "advocate", "coordinator"):
+        person = result[role]
+        click.echo(f"\n  {role}: {person['email']}\n    password: {person['password']}\n"
+                   f"    authenticator secret: {person['totp_secret']}")
+        if "passphrase" in person:
+            click.echo(f"    key passphrase: {person['passphrase']}")
+    click.echo(f"\nOrganisation recovery key (demo only; keep real ones offline):\n"
+               f"  {recovery_text}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, demo, recovery_key):
+        app.cli.add_command(command)

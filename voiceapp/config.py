@@ -1,0 +1,133 @@
+"""Typed settings from VOICEAPP_* environment variables, with safe defaults.
+
+Everything the app needs to know about where it runs lives in one frozen :class:`Settings`.
+Nothing secret is a constant in code: the secret key comes from the environment or is
+generated once into the instance folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+ENVIRONMENTS = ("development", "production", "testing")
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+class UnsafeSettings(RuntimeError):
+    """Production refuses to start with a setting that would put children's data at risk."""
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    instance_path: Path = _CHECKOUT / "instance"
+    database_url: str = ""
+    secret_key: str = ""
+    redis_url: str | None = None
+    public_url: str | None = None
+    secure_cookies: bool = False
+    timezone: str = "Europe/London"
+    default_locale: str = "en_GB"
+    # Sessions: a staff member is signed out after this long without activity.
+    staff_idle_seconds: int = 30 * 60
+    chair_idle_seconds: int = 15 * 60
+    staff_absolute_seconds: int = 12 * 60 * 60
+    # A child's draft lives this long after their last change, unless they send or leave.
+    child_session_seconds: int = 24 * 60 * 60
+    unlock_seconds: int = 15 * 60
+    # Argon2id cost for wrapping private keys; production refuses less than 64 MiB.
+    key_kdf_memory_kib: int = 64 * 1024
+    key_kdf_iterations: int = 3
+    max_request_bytes: int = 30 * 1024 * 1024
+    # How many reverse proxies in front of the app set X-Forwarded-For (0: none trusted).
+    trusted_proxies: int = 0
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check_safe(self) -> None:
+        """Refuse to run production with settings that would leak or weaken protection."""
+        problems = []
+        if not self.secure_cookies:
+            problems.append("VOICEAPP_SECURE_COOKIES must be on (HTTPS-only cookies)")
+        if len(self.secret_key) < 32:
+            problems.append("VOICEAPP_SECRET_KEY must be at least 32 characters")
+        if self.key_kdf_memory_kib < 64 * 1024:
+            problems.append("VOICEAPP_KEY_KDF_MEMORY_KIB must be at least 65536 (64 MiB)")
+        if self.public_url and not self.public_url.startswith("https://"):
+            problems.append("VOICEAPP_PUBLIC_URL must start with https://")
+        if problems:
+            raise UnsafeSettings("voiceapp will not start in production: " + "; ".join(problems))
+
+
+_INT_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type == "int"}
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Read the instance secret, creating it once (safely, even with several workers)."""
+    path = instance_path / "secret_key"
+    instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_env(environ: dict[str, str] | None = None, **overrides) -> Settings:
+    """Build settings from the environment; ``overrides`` (tests, the factory) win."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict = {}
+    for f in dataclasses.fields(Settings):
+        raw = environ.get("VOICEAPP_" + f.name.upper())
+        if raw is None:
+            continue
+        if f.name in _INT_FIELDS:
+            values[f.name] = int(raw)
+        elif f.name == "secure_cookies":
+            values[f.name] = _flag(raw)
+        elif f.name == "instance_path":
+            values[f.name] = Path(raw)
+        elif f.name in {"redis_url", "public_url"}:
+            values[f.name] = raw or None
+        else:
+            values[f.name] = raw
+    values.update(overrides)
+    env = values.setdefault("env", "development")
+    if env not in ENVIRONMENTS:
+        raise UnsafeSettings(f"VOICEAPP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    if env == "production":
+        values.setdefault("secure_cookies", True)
+    instance_path = Path(values.get("instance_path", Settings.instance_path))
+    values["instance_path"] = instance_path
+    if not values.get("database_url"):
+        instance_path.mkdir(parents=True, exist_ok=True)
+        values["database_url"] = f"sqlite:///{instance_path / 'voiceapp.sqlite3'}"
+    if not values.get("secret_key"):
+        values["secret_key"] = load_secret_key(instance_path)
+    settings = Settings(**values)
+    if settings.is_production:
+        settings.check_safe()
+    return settings
+
+
+def settings() -> Settings:
+    """The settings of the running app."""
+    return current_app.extensions["voiceapp.settings"]

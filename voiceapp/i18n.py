@@ -1,0 +1,87 @@
+"""Languages: which one a page is in, and which way its text runs.
+
+The choice comes from ``?lang=`` (remembered in the session), then the browser's
+Accept-Language, then the default. Children are offered the languages the organisation has
+chosen from those that have a complete catalogue in ``translations/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel import Locale
+from flask import Flask, current_app, g, request, session
+from flask_babel import Babel, get_locale
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .db import db
+from .models import Organisation
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+RIGHT_TO_LEFT = {"ar", "fa", "he", "ps", "ur", "yi"}
+
+
+def _catalogues(default: str) -> list[str]:
+    found = sorted(p.parent.parent.name for p in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
+    return [default] + [code for code in found if code != default]
+
+
+def available_locales() -> list[str]:
+    """The default language plus every language with a catalogue."""
+    return current_app.extensions["voiceapp.locales"]
+
+
+def language_name(code: str) -> str:
+    """A language's name in that language ("Cymraeg", "العربية"), for a chooser."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def offered_locales() -> list[str]:
+    """The languages this organisation offers, in the order of :func:`available_locales`."""
+    if "offered_locales" not in g:
+        available = available_locales()
+        try:
+            chosen = db.scalar(select(Organisation.languages).order_by(Organisation.id).limit(1))
+        except SQLAlchemyError:  # the error page must still render when the database is down
+            chosen = None
+        wanted = set(chosen.split(",")) | {available[0]} if chosen else set(available)
+        g.offered_locales = [code for code in available if code in wanted]
+    return g.offered_locales
+
+
+def select_locale() -> str:
+    offered = offered_locales()
+    choice = request.args.get("lang")
+    if choice in offered:
+        session["lang"] = choice
+        return choice
+    remembered = session.get("lang")
+    if remembered in offered:
+        return remembered
+    return request.accept_languages.best_match(offered) or offered[0]
+
+
+def current_locale() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def html_lang(code: str | None = None) -> str:
+    """A locale as an HTML ``lang`` value: ``en_GB`` becomes ``en-GB``."""
+    return (code or current_locale()).replace("_", "-")
+
+
+def text_direction(code: str | None = None) -> str:
+    code = (code or current_locale()).split("_")[0]
+    return "rtl" if code in RIGHT_TO_LEFT else "ltr"
+
+
+def init_app(app: Flask, default_locale: str, timezone: str) -> None:
+    app.config.update(BABEL_DEFAULT_LOCALE=default_locale, BABEL_DEFAULT_TIMEZONE=timezone,
+                      BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS))
+    app.extensions["voiceapp.locales"] = _catalogues(default_locale)
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(current_locale=current_locale, html_lang=html_lang,
+                                 text_direction=text_direction,
+                                 language_name=language_name, offered_locales=offered_locales)

@@ -1,0 +1,280 @@
+"""The data voiceapp keeps. Nothing a child says is stored in a readable column.
+
+Readable here: who works for the organisation, conference references and dates, invites
+(their codes sealed under the instance key), and metadata a chair needs to sort an inbox
+(when something was sent, by whom, in which language, whether it is urgent). Everything a
+child or an advocate writes or records lives only in ``ciphertext`` columns and attachment
+chunks, sealed by :mod:`voiceapp.crypto`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    CHAIR = "chair"
+    ADVOCATE = "advocate"
+    COORDINATOR = "coordinator"
+
+
+class ConferenceKind(StrEnum):
+    INITIAL = "initial"
+    REVIEW = "review"
+
+
+class Author(StrEnum):
+    CHILD = "child"
+    ADVOCATE = "advocate"
+
+
+DEFAULT_EXIT_URL = "https://www.bbc.co.uk/weather"
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime, default=utcnow)
+
+
+class Organisation(Base):
+    """The council (or service) that runs this voiceapp, and its settings."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    exit_url: Mapped[str] = mapped_column(String(500), default=DEFAULT_EXIT_URL)
+    out_of_hours_phone: Mapped[str] = mapped_column(String(40), default="")
+    # Languages offered to children besides the default (English), e.g. "cy,ar".
+    languages: Mapped[str] = mapped_column(String(200), default="cy")
+    retention_days_after_recorded: Mapped[int] = mapped_column(Integer, default=30)
+    retention_days_after_meeting: Mapped[int] = mapped_column(Integer, default=90)
+    created_at: Mapped[datetime] = _created()
+
+    @property
+    def language_codes(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+
+class AdvocacyService(Base):
+    """An advocacy service a child can choose (a Children's Rights Officer, an independent
+    advocacy service), described in words a child understands."""
+
+    __tablename__ = "advocacy_service"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    """A member of staff: a chair, an advocate or a coordinator. Children have no account."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    advocacy_service_id: Mapped[int | None] = mapped_column(ForeignKey("advocacy_service.id"))
+    created_at: Mapped[datetime] = _created()
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None and self.password_hash is not None
+
+
+class RecipientKey(Base):
+    """A public key that submissions are sealed to, named by its key id.
+
+    A person's private key is kept only wrapped under their passphrase. The organisation's
+    recovery key (``user_id`` is empty) has no private part here at all: it is kept offline.
+    """
+
+    __tablename__ = "recipient_key"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created()
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Conference(Base):
+    __tablename__ = "conference"
+    __table_args__ = (Index("ix_conference_chair_starts", "chair_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    reference: Mapped[str] = mapped_column(String(60))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(10), default=ConferenceKind.INITIAL)
+    chair_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = _created()
+
+    organisation: Mapped[Organisation] = relationship()
+    chair: Mapped[User] = relationship()
+
+
+class Invite(Base):
+    """One child's way in: a short code, sealed at rest, looked up by its keyed hash."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conference_id: Mapped[int] = mapped_column(
+        ForeignKey("conference.id", ondelete="CASCADE"), index=True)
+    code_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    code_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    label: Mapped[str] = mapped_column(String(60), default="")
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An advocate a coordinator has linked to this child (they see the child's requests).
+    assigned_advocate_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"),
+                                                             index=True)
+
+    conference: Mapped[Conference] = relationship()
+
+
+class Draft(Base):
+    """A child's answers before sending, sealed under a key that only their cookie holds."""
+
+    __tablename__ = "draft"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invite.id", ondelete="CASCADE"),
+                                           index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Submission(Base):
+    """What was sent: sealed answers plus the metadata a chair's inbox needs."""
+
+    __tablename__ = "submission"
+    __table_args__ = (Index("ix_submission_conference_created", "conference_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    invite_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invite.id", ondelete="SET NULL"), index=True)
+    author: Mapped[str] = mapped_column(String(10), default=Author.CHILD)
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    language: Mapped[str] = mapped_column(String(10))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The child's request for help from an advocacy service, and whether its advocates may
+    # read this submission (its content key is then also sealed to them).
+    advocacy_service_id: Mapped[int | None] = mapped_column(ForeignKey("advocacy_service.id"),
+                                                            index=True)
+    shared_with_advocates: Mapped[bool] = mapped_column(Boolean, default=False)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    format_version: Mapped[int] = mapped_column(Integer)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = _created()
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    conference: Mapped[Conference] = relationship()
+    wrapped_keys: Mapped[list[WrappedKey]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class WrappedKey(Base):
+    """A submission's content key, sealed to one recipient key (named by its id)."""
+
+    __tablename__ = "wrapped_key"
+    __table_args__ = (UniqueConstraint("submission_id", "recipient_key_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"))
+    recipient_key_id: Mapped[str] = mapped_column(ForeignKey("recipient_key.id"), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+
+    submission: Mapped[Submission] = relationship(back_populates="wrapped_keys")
+
+
+class Attachment(Base):
+    """A voice note or a photo: a STREAM header here, the sealed chunks in their own table.
+
+    It belongs to a draft until sending, then to the submission. Its file key, name and
+    type are inside the draft's or the submission's ciphertext, never in a column.
+    """
+
+    __tablename__ = "attachment"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    draft_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("draft.id", ondelete="CASCADE"), index=True)
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    stream_header: Mapped[bytes] = mapped_column(LargeBinary)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _created()
+
+
+class AttachmentChunk(Base):
+    __tablename__ = "attachment_chunk"
+
+    attachment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("attachment.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditEvent(Base):
+    """One line of the append-only audit log; ``hash`` covers this line and the one before."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = _created()
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(80), default="")
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # one successor each
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class WebSession(Base):
+    """A server-side session. The id is a hash of the cookie's token, never the token."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = _created()
+    last_seen_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,180 @@
+"""What voiceapp asks a child, and the words for each answer.
+
+Shared by the child's pages (to ask), the check page (to show back), and the chair's and
+advocate's pages (to read). Questions are open: none of them suggests an answer or a kind
+of harm, and every one may be left empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+HOUSES = ("going_well", "worries", "hopes")
+TEXT_LIMIT = 5000
+NAME_LIMIT = 100
+
+HOUSE_QUESTIONS = {
+    "going_well": _l("What is going well for you?"),
+    "worries": _l("What are you worried about?"),
+    "hopes": _l("What would you like to happen?"),
+}
+# The same questions about a child, for an advocate writing on their behalf.
+HOUSE_QUESTIONS_ABOUT = {
+    "going_well": _l("What is going well for the child?"),
+    "worries": _l("What is the child worried about?"),
+    "hopes": _l("What would the child like to happen?"),
+}
+HOUSE_HINTS = {
+    "going_well": _l("Think about anything that makes you happy or is going well. "
+                     "You can skip this."),
+    "worries": _l("You can tell us about anything that worries you, big or small. "
+                  "You can skip this."),
+    "hopes": _l("What would make things better for you? You can skip this."),
+}
+HOUSE_EMOJI = {"going_well": "🌞", "worries": "🌧️", "hopes": "🌈"}
+
+FEELINGS = [
+    ("happy", "😀", _l("Happy")),
+    ("calm", "😌", _l("Calm")),
+    ("okay", "😐", _l("Okay")),
+    ("sad", "😢", _l("Sad")),
+    ("worried", "😟", _l("Worried")),
+    ("angry", "😠", _l("Angry")),
+    ("scared", "😨", _l("Scared")),
+    ("confused", "😕", _l("Confused")),
+]
+
+# Neutral topics for children who answer with pictures. None of them suggests a harm.
+TOPICS = [
+    ("home", "🏠", _l("Home")),
+    ("family", "👪", _l("Family")),
+    ("friends", "🤝", _l("Friends")),
+    ("school", "🏫", _l("School")),
+    ("pets", "🐾", _l("Pets")),
+    ("playing", "⚽", _l("Playing")),
+    ("food", "🍎", _l("Food")),
+    ("sleep", "🛏️", _l("Sleep")),
+    ("feelings", "💭", _l("Feelings")),
+    ("other", "❓", _l("Something else")),
+]
+
+MODES = [
+    ("words", "✏️", _l("With words")),
+    ("pictures", "🖼️", _l("With pictures")),
+]
+
+SCALE_FACES = {0: "😢", 1: "😢", 2: "😟", 3: "😟", 4: "😐", 5: "😐", 6: "😐", 7: "🙂",
+               8: "🙂", 9: "😄", 10: "😄"}
+SCALE_DECLINED = "declined"
+
+HELPER_EMOJI = {"myself": "🙋", "social_worker": "🧑‍💼", "someone_else": "🧡",
+                "not_sure": "🤔", "service": "🤝"}
+HELPERS_FIXED = {
+    "myself": _l("Myself"),
+    "social_worker": _l("My social worker"),
+    "someone_else": _l("Someone else I trust"),
+    "not_sure": _l("I don't know yet"),
+}
+
+ATTEND = [
+    ("all", "🙋", _l("Yes, all of it")),
+    ("some", "🕐", _l("Yes, some of it")),
+    ("chair_first", "🤝", _l("I'd like to meet the chair on my own first")),
+    ("video", "💻", _l("I'd like to join by video")),
+    ("no_read", "📄", _l("No, but please read what I said")),
+    ("not_sure", "🤔", _l("I'm not sure")),
+]
+
+SHARE_ADVOCATE = [("yes", "👍", _l("Yes")), ("no", "✋", _l("No"))]
+SHARE_PARENTS = [("yes", "👍", _l("Yes")), ("some", "🤏", _l("Some of it")),
+                 ("ask", "🙋", _l("Ask me first"))]
+
+GATHERED = [
+    ("in_person", "", _l("We met in person")),
+    ("phone", "", _l("On the phone")),
+    ("video", "", _l("On a video call")),
+]
+
+
+def emoji_map(options: list[tuple]) -> dict[str, str]:
+    return {value: emoji for value, emoji, _ in options}
+
+
+def label_of(options: list[tuple], value: str | None) -> str:
+    return next((str(label) for v, _, label in options if v == value), "")
+
+
+def emoji_of(options: list[tuple], value: str | None) -> str:
+    return next((emoji for v, emoji, _ in options if v == value), "")
+
+
+def empty_answers() -> dict:
+    return {
+        "mode": None,
+        **{house: {"text": "", "feelings": [], "topics": [], "attachments": []}
+           for house in HOUSES},
+        "safety": None,
+        "helper": None,
+        "helper_service": None,
+        "helper_name": "",
+        "attend": None,
+        "share_advocate": None,
+        "share_parents": None,
+    }
+
+
+@dataclass
+class Row:
+    """One answer, ready to show: the question, the answer's words, and extras."""
+
+    key: str
+    question: str
+    text: str = ""
+    chips: list[str] = field(default_factory=list)
+    attachments: list[dict] = field(default_factory=list)
+    urgent: bool = False
+
+
+def summary_rows(answers: dict, services: dict[int, str], about_child: bool = False) -> list[Row]:
+    """Every question with its answer, in the order the child was asked."""
+    questions = HOUSE_QUESTIONS_ABOUT if about_child else HOUSE_QUESTIONS
+    not_answered = str(_l("Not answered"))
+    rows = []
+    for house in HOUSES:
+        given = answers.get(house) or {}
+        chips = [f"{emoji_of(FEELINGS, v)} {label_of(FEELINGS, v)}" for v in given.get("feelings", [])]
+        chips += [f"{emoji_of(TOPICS, v)} {label_of(TOPICS, v)}" for v in given.get("topics", [])]
+        attachments = given.get("attachments", [])
+        text = given.get("text", "")
+        if not (text or chips or attachments):
+            text = not_answered
+        rows.append(Row(house, str(questions[house]), text, chips, attachments))
+    score = answers.get("safety")
+    if isinstance(score, int):
+        safety = f"{SCALE_FACES[score]} {score} / 10"
+    elif score == SCALE_DECLINED:
+        safety = str(_l("I don't want to say"))
+    else:
+        safety = not_answered
+    rows.append(Row("safety", str(_l("How safe do you feel?")), safety,
+                    urgent=isinstance(score, int) and score <= 3))
+    helper = answers.get("helper")
+    if helper == "service":
+        helper_text = services.get(answers.get("helper_service"), "") or answers.get(
+            "helper_service_name", "")
+    else:
+        helper_text = str(HELPERS_FIXED.get(helper, not_answered))
+    if helper == "someone_else" and answers.get("helper_name"):
+        helper_text += f": {answers['helper_name']}"
+    rows.append(Row("helper", str(_l("Who do you want to help you tell the meeting?")),
+                    helper_text))
+    rows.append(Row("meeting", str(_l("Do you want to go to the meeting?")),
+                    label_of(ATTEND, answers.get("attend")) or not_answered))
+    if answers.get("share_advocate"):
+        rows.append(Row("sharing", str(_l("Can your advocate see what you said too?")),
+                        label_of(SHARE_ADVOCATE, answers["share_advocate"])))
+    rows.append(Row("sharing", str(_l("Can your parents or carers be told what you said?")),
+                    label_of(SHARE_PARENTS, answers.get("share_parents")) or not_answered))
+    return rows

@@ -1,0 +1,97 @@
+"""Sealing what a child (or an advocate for them) sends, and opening it for its readers.
+
+A submission is stored in one transaction: the sealed answers, one wrapped content key per
+reader, and its attachments moved from the draft. The idempotency key (unique) makes a
+second send of the same draft -- a double tap, a retry after a dropped connection -- find
+the first instead of making another.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from . import crypto, keyring
+from .models import (
+    AdvocacyService, Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey,
+)
+
+PAYLOAD_VERSION = 1
+LOW_SAFETY_SCORE = 3
+
+
+def submission_context(submission_id: uuid.UUID, conference_id: int) -> bytes:
+    return crypto.context("submission", submission=submission_id, conference=conference_id)
+
+
+def is_urgent(answers: dict) -> bool:
+    """A safety score of 3 or less puts the submission at the top of the chair's inbox."""
+    score = answers.get("safety")
+    return isinstance(score, int) and score <= LOW_SAFETY_SCORE
+
+
+def advocates_for(tx: Session, invite: Invite | None, service_id: int | None) -> list[User]:
+    """The advocates who may read what a child shares: the service's and the assigned one."""
+    conditions = []
+    if service_id is not None:
+        conditions.append(User.advocacy_service_id == service_id)
+    if invite is not None and invite.assigned_advocate_id is not None:
+        conditions.append(User.id == invite.assigned_advocate_id)
+    if not conditions:
+        return []
+    return list(tx.scalars(select(User).where(
+        User.role == Role.ADVOCATE, User.disabled_at.is_(None), or_(*conditions))))
+
+
+def seal_submission(tx: Session, *, conference: Conference, invite: Invite | None,
+                    payload: dict, idempotency_key: str, language: str,
+                    author: Author = Author.CHILD, author_user: User | None = None,
+                    readers: list[User] = (), attachments: list[Attachment] = (),
+                    advocacy_service: AdvocacyService | None = None,
+                    started_at: datetime | None = None) -> Submission:
+    """Seal ``payload`` to the chair, the recovery key and ``readers``; add it to ``tx``."""
+    submission_id = uuid.uuid4()
+    context = submission_context(submission_id, conference.id)
+    recipients = keyring.recipients_for(tx, conference, list(readers))
+    body = json.dumps({"v": PAYLOAD_VERSION, **payload}, separators=(",", ":")).encode()
+    envelope = crypto.seal_for_recipients(body, recipients, context)
+    submission = Submission(
+        id=submission_id, conference_id=conference.id,
+        invite_id=invite.id if invite else None, author=author,
+        author_user_id=author_user.id if author_user else None, language=language,
+        urgent=is_urgent(payload.get("answers", {})), idempotency_key=idempotency_key,
+        advocacy_service_id=advocacy_service.id if advocacy_service else None,
+        shared_with_advocates=bool(readers), format_version=crypto.FORMAT_VERSION,
+        ciphertext=envelope.ciphertext, started_at=started_at,
+        wrapped_keys=[WrappedKey(recipient_key_id=key_id, wrapped=wrapped)
+                      for key_id, wrapped in envelope.wrapped_keys.items()])
+    tx.add(submission)
+    tx.flush()
+    for attachment in attachments:
+        attachment.draft_id = None
+        attachment.submission_id = submission.id
+    return submission
+
+
+class CannotOpen(Exception):
+    """None of the reader's keys is a recipient of this submission."""
+
+
+def open_submission(submission: Submission, private_keys: dict[str, bytes]) -> dict:
+    """The decrypted payload. Raises :class:`CannotOpen` if no key fits, and
+    :class:`crypto.DecryptionError` if the stored data was changed."""
+    context = submission_context(submission.id, submission.conference_id)
+    for wrapped in submission.wrapped_keys:
+        if wrapped.recipient_key_id in private_keys:
+            body, _ = crypto.open_envelope(submission.ciphertext, wrapped.wrapped,
+                                           wrapped.recipient_key_id,
+                                           private_keys[wrapped.recipient_key_id], context)
+            payload = json.loads(body)
+            if payload.get("v") != PAYLOAD_VERSION:
+                raise crypto.DecryptionError("unknown payload version")
+            return payload
+    raise CannotOpen(str(submission.id))
