@@ -39,8 +39,10 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
         COMPRESS_MIMETYPES=["text/css", "text/javascript", "application/javascript",
                             "image/svg+xml"],
         COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],
     )
     app.extensions["voiceapp.settings"] = settings
+    app.jinja_env.add_extension("jinja2.ext.do")
 
     db.init_app(app, settings.database_url)
     sessions.init_app(app)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -22,11 +23,14 @@ from datetime import datetime, timedelta
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from . import crypto
 from .db import db, release_request_session, utcnow, write_transaction
 from .models import WebSession
+
+log = logging.getLogger("voiceapp")
 
 ANONYMOUS_IDLE_SECONDS = 60 * 60
 _TOUCH_EVERY = timedelta(seconds=30)
@@ -96,7 +100,11 @@ class DatabaseSessionInterface(SessionInterface):
         token = request.cookies.get(self.get_cookie_name(app), "")
         if not _TOKEN_PATTERN.match(token):
             return ServerSession()
-        row = db.get(WebSession, session_id(token))
+        try:
+            row = db.get(WebSession, session_id(token))
+        except SQLAlchemyError:  # the database is down: the page says so, kindly
+            release_request_session()
+            return ServerSession()
         now = utcnow()
         if row is None or row.expires_at <= now:
             return ServerSession()
@@ -107,6 +115,12 @@ class DatabaseSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
         release_request_session()
+        try:
+            self._save(app, session, response)
+        except SQLAlchemyError:  # the page already says what went wrong; keep the old row
+            log.error("could not save a session: the database is unavailable")
+
+    def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
         name = self.get_cookie_name(app)
         cookie = dict(domain=self.get_cookie_domain(app), path=self.get_cookie_path(app),
                       secure=self.get_cookie_secure(app), httponly=True,

@@ -38,7 +38,7 @@
     function message() {
       var left = limit - area.value.length;
       var template = left >= 0 ? shown.getAttribute("data-left") : shown.getAttribute("data-over");
-      return template.replace("%s", Math.abs(left).toLocaleString(doc.documentElement.lang));
+      return template.replace("{n}", Math.abs(left).toLocaleString(doc.documentElement.lang));
     }
     function update() {
       shown.textContent = message();

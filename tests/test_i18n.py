@@ -1,0 +1,109 @@
+"""Languages: every shipped catalogue is complete, pages render in Welsh, Arabic runs right to left."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from .people import visible_text
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUES = sorted(ROOT.glob("translations/*/LC_MESSAGES/messages.po"))
+LOCALES = [path.parent.parent.name for path in CATALOGUES]
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%s|%d")
+
+
+def source_messages() -> set[str]:
+    """Every message the code and templates ask to translate, extracted afresh."""
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+    found = set()
+    for path, method in (("voiceapp", "python"), ("templates", "jinja2")):
+        pattern = "**.py" if method == "python" else "**.html"
+        for _file, _line, message, _comments, _context in extract_from_dir(
+                ROOT / path, [(pattern, method)], keywords=keywords,
+                options_map={pattern: {"extensions": "jinja2.ext.do"}}):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def catalogue(locale: str):
+    with (ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def test_welsh_and_arabic_are_shipped():
+    assert {"cy", "ar"} <= set(LOCALES)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_is_translated(locale):
+    messages = source_messages()
+    assert len(messages) > 100
+    translated = {m.id: m for m in catalogue(locale) if m.id}
+    missing = sorted(m for m in messages if m not in translated
+                     or not translated[m].string or translated[m].fuzzy)
+    assert not missing, f"{locale} is missing {len(missing)}: {missing[:5]}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_translations_keep_every_placeholder(locale):
+    for message in catalogue(locale):
+        if message.id and message.string:
+            assert sorted(PLACEHOLDER.findall(message.id)) == sorted(
+                PLACEHOLDER.findall(message.string)), message.id
+
+
+def _translation(locale: str, english: str) -> str:
+    return catalogue(locale)[english].string
+
+
+def test_a_page_renders_in_welsh(client):
+    response = client.get("/?lang=cy")
+    body = response.get_data(as_text=True)
+    assert '<html lang="cy" dir="ltr">' in body
+    assert _translation("cy", "Tell us what you think") in visible_text(response)
+    assert _translation("cy", "Leave this page quickly") in visible_text(response)
+
+
+def test_the_language_choice_is_remembered(child):
+    child.opens("/?lang=cy")
+    child.opens_invite()
+    assert _translation("cy", "Before you start") in child.sees
+
+
+def test_the_browser_language_is_used_when_nothing_was_chosen(client):
+    response = client.get("/", headers={"Accept-Language": "cy-GB,cy;q=0.9,en;q=0.5"})
+    assert '<html lang="cy"' in response.get_data(as_text=True)
+
+
+def test_english_is_the_default(client):
+    response = client.get("/", headers={"Accept-Language": "xx"})
+    assert '<html lang="en-GB" dir="ltr">' in response.get_data(as_text=True)
+
+
+def test_arabic_runs_right_to_left(client, demo):
+    response = client.get("/?lang=ar")
+    body = response.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in body
+    assert _translation("ar", "Tell us what you think") in visible_text(response)
+
+
+def test_a_language_the_organisation_does_not_offer_is_not_used(app, client, demo):
+    from sqlalchemy import update
+
+    from voiceapp.models import Organisation
+    with app.app_context():
+        from voiceapp.db import db
+        db.execute(update(Organisation).values(languages=""))
+        db.commit()
+    body = client.get("/?lang=ar").get_data(as_text=True)
+    assert '<html lang="en-GB"' in body
+
+
+def test_the_language_list_names_each_language_in_itself(client, demo):
+    text = visible_text(client.get("/"))
+    assert "Cymraeg" in text and "العربية" in text and "English" in text
