@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from voiceapp import create_app
 from voiceapp.db import Base, upgrade_schema
@@ -141,3 +141,56 @@ def advocate(app, demo) -> Advocate:
 @pytest.fixture
 def coordinator(app, demo) -> Coordinator:
     return Coordinator(app.test_client(), demo["coordinator"])
+
+
+def add_staff(app, role: str, email: str, passphrase: str | None = None,
+              service_id: int | None = None) -> dict:
+    """Another member of staff in the demo organisation, ready to sign in."""
+    from voiceapp import auth, keyring
+    from voiceapp.db import write_transaction
+    from voiceapp.models import Organisation, User
+
+    password = "a long test password 123"
+    with app.app_context(), write_transaction() as tx:
+        organisation = tx.scalar(select(Organisation))
+        user = User(organisation_id=organisation.id, email=email, name=email.split("@")[0],
+                    role=role, password_hash=auth.hash_password(password),
+                    advocacy_service_id=service_id)
+        tx.add(user)
+        tx.flush()
+        secret = auth.new_totp_secret()
+        auth.set_totp_secret(user, secret)
+        if passphrase:
+            keyring.create_person_key(tx, user, passphrase)
+        user_id = user.id
+    account = {"email": email, "password": password, "totp_secret": secret, "id": user_id}
+    if passphrase:
+        account["passphrase"] = passphrase
+    return account
+
+
+def add_conference(app, chair_id: int, reference: str = "CP-OTHER-1",
+                   days_ahead: int = 5) -> tuple[int, str]:
+    """A conference with one invite; returns its id and the invite code."""
+    from datetime import timedelta
+
+    from voiceapp import invites
+    from voiceapp.db import utcnow, write_transaction
+    from voiceapp.models import Conference, Organisation
+
+    with app.app_context(), write_transaction() as tx:
+        organisation = tx.scalar(select(Organisation))
+        conference = Conference(organisation_id=organisation.id, reference=reference,
+                                starts_at=utcnow() + timedelta(days=days_ahead),
+                                chair_id=chair_id)
+        tx.add(conference)
+        tx.flush()
+        _, code = invites.create_invite(tx, conference)
+        return conference.id, code
+
+
+@pytest.fixture
+def other_chair(app, demo) -> Chair:
+    account = add_staff(app, "chair", "other.chair@example.org", "other chair passphrase 42")
+    account["conference_id"], account["invite_code"] = add_conference(app, account["id"])
+    return Chair(app.test_client(), account)

@@ -107,32 +107,34 @@ class Staff(Person):
         return pyotp.TOTP(self.account["totp_secret"]).now()
 
     def fresh_code(self) -> str:
-        """A code that has not been used yet (codes are single-use within their window)."""
+        """A code the server has not seen yet: codes are single-use, so a second sign-in in
+        the same 30 seconds takes the next window's code (the server allows 30 s of drift),
+        and a third waits."""
         totp = pyotp.TOTP(self.account["totp_secret"])
-        used = getattr(self, "_used_codes", set())
-        code = totp.now()
-        while code in used:
+        used = self.account.setdefault("_used_steps", set())
+        while True:
+            step = int(time.time()) // 30
+            for candidate in (step, step + 1):
+                if all(candidate > s for s in used):
+                    used.add(candidate)
+                    return totp.at(candidate * 30)
             time.sleep(1)
-            code = totp.now()
-        used.add(code)
-        self._used_codes = used
-        return code
 
     def signs_in(self, password: str | None = None, code: str | None = None):
         self.fills_in("/staff/sign-in", {"email": self.account["email"],
                                          "password": password or self.account["password"]})
-        if "/staff/sign-in/code" not in (self.page.request.path if self.page else ""):
+        if self.page.request.path != "/staff/sign-in/code":
             return self.page
         return self.posts("/staff/sign-in/code", {"code": code or self.fresh_code()})
 
     def signs_out(self):
-        self.opens("/staff/")
+        self.opens("/staff/account")
         return self.posts("/staff/sign-out")
 
 
-class Chair(Staff):
+class KeyHolder(Staff):
     def unlocks(self, passphrase: str | None = None):
-        return self.fills_in("/chair/unlock", {
+        return self.fills_in("/staff/unlock", {
             "passphrase": passphrase or self.account["passphrase"]})
 
     def signs_in_and_unlocks(self):
@@ -140,10 +142,20 @@ class Chair(Staff):
         return self.unlocks()
 
 
-class Advocate(Chair):
-    def unlocks(self, passphrase: str | None = None):
-        return self.fills_in("/advocate/unlock", {
-            "passphrase": passphrase or self.account["passphrase"]})
+class Chair(KeyHolder):
+    def opens_inbox(self):
+        return self.opens("/chair/")
+
+    def opens_submission(self, submission_id):
+        return self.opens(f"/chair/submissions/{submission_id}")
+
+    def marks_read(self, submission_id):
+        self.opens_submission(submission_id)
+        return self.posts(f"/chair/submissions/{submission_id}/read")
+
+
+class Advocate(KeyHolder):
+    pass
 
 
 class Coordinator(Staff):

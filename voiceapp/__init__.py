@@ -10,6 +10,8 @@ from flask import Flask, url_for
 from flask_compress import Compress
 
 from . import cli, db, errors, i18n, security, sessions
+from .auth import ROLE_NAMES
+from .questions import CONFERENCE_KINDS
 from .config import Settings, from_env
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +45,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     )
     app.extensions["voiceapp.settings"] = settings
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(roles=ROLE_NAMES, kinds=CONFERENCE_KINDS)
 
     db.init_app(app, settings.database_url)
     sessions.init_app(app)
@@ -57,9 +60,11 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .chair.routes import bp as chair
     from .child.routes import bp as child
+    from .staff.routes import bp as staff
 
-    for blueprint in (child,):
+    for blueprint in (child, staff, chair):
         app.register_blueprint(blueprint)
 
 

@@ -14,9 +14,12 @@ Threats and answers:
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pyotp
@@ -24,11 +27,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from . import crypto
-from .db import db
-from .models import Role, User
+from .db import db, utcnow
+from .models import Role, StaffInvite, User
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("voiceapp: a password nobody has")
@@ -38,6 +43,9 @@ COMMON_PASSWORDS = frozenset(
     line.strip().lower()
     for line in (Path(__file__).with_name("common_passwords.txt")).read_text().splitlines()
     if line.strip())
+
+ROLE_NAMES = {Role.CHAIR: _l("Conference chair"), Role.ADVOCATE: _l("Advocate"),
+              Role.COORDINATOR: _l("Coordinator")}
 
 SIGNED_IN = "signed-in"
 NEEDS_CODE = "needs-code"
@@ -126,6 +134,36 @@ def accept_code(user: User, code: str, secret: str | None = None) -> bool:
             user.totp_last_step = step
             return True
     return False
+
+
+# ---------------------------------------------------------------------------------------
+# One-time links for new staff (and for resetting an authenticator)
+
+STAFF_INVITE_SECONDS = 7 * 24 * 60 * 60
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(b"voiceapp staff invite\x00" + token.encode()).hexdigest()
+
+
+def create_staff_invite(tx: Session, user: User, created_by: User | None = None) -> str:
+    """A one-time link token for ``user``; earlier unused links for them stop working."""
+    for old in tx.scalars(select(StaffInvite).where(StaffInvite.user_id == user.id,
+                                                    StaffInvite.used_at.is_(None))):
+        old.used_at = utcnow()
+    token = secrets.token_urlsafe(32)
+    tx.add(StaffInvite(user_id=user.id, token_hash=_token_hash(token),
+                       expires_at=utcnow() + timedelta(seconds=STAFF_INVITE_SECONDS),
+                       created_by_id=created_by.id if created_by else None))
+    return token
+
+
+def find_staff_invite(token: str) -> StaffInvite | None:
+    """The invite for ``token`` if it is unused, unexpired and its account is not disabled."""
+    invite = db.scalar(select(StaffInvite).where(StaffInvite.token_hash == _token_hash(token)))
+    if invite is None or invite.used_at is not None or invite.expires_at <= utcnow():
+        return None
+    return invite if invite.user.disabled_at is None else None
 
 
 # ---------------------------------------------------------------------------------------

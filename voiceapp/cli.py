@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
-from . import auth, invites, keyring
+from . import audit, auth, invites, keyring
 from .config import settings
 from .db import Base, upgrade_schema, write_transaction
-from .models import AdvocacyService, Conference, ConferenceKind, Organisation, Role, User
+from .models import (
+    AdvocacyService, AuditEvent, Conference, ConferenceKind, Organisation, Role, User,
+)
 
 DEMO_ORGANISATION = "Demo Council (example data)"
 
@@ -151,6 +153,46 @@ def demo(as_json: bool) -> None:
                f"  {recovery_text}")
 
 
+@click.command("create-user")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--organisation", help="The organisation's name, when this is the first user.")
+@with_appcontext
+def create_user(role: str, email: str, name: str, organisation: str | None) -> None:
+    """Add a member of staff and print their one-time sign-in link (valid for 7 days)."""
+    with write_transaction() as tx:
+        org = tx.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+        if org is None:
+            if not organisation:
+                raise click.ClickException("This is the first user: give --organisation too.")
+            org = Organisation(name=organisation)
+            tx.add(org)
+            tx.flush()
+        email = auth.normalise_email(email)
+        if tx.scalar(select(User).where(User.email == email)):
+            raise click.ClickException(f"{email} already has an account.")
+        user = User(organisation_id=org.id, email=email, name=name, role=role)
+        tx.add(user)
+        tx.flush()
+        token = auth.create_staff_invite(tx, user)
+    base = settings().public_url or "http://127.0.0.1:5000"
+    click.echo(f"{name} ({role}) can set up their account once, within 7 days, at:\n"
+               f"{base}/staff/welcome/{token}")
+
+
+@click.command("audit-verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check that no line of the audit log was changed or removed."""
+    with write_transaction() as tx:
+        broken = audit.verify(tx)
+        total = tx.scalar(select(func.count()).select_from(AuditEvent))
+    if broken is not None:
+        raise click.ClickException(f"The audit log was changed at or before event {broken}.")
+    click.echo(f"The audit log is intact ({total} events).")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db, demo, recovery_key):
+    for command in (init_db, demo, recovery_key, create_user, audit_verify):
         app.cli.add_command(command)

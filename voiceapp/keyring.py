@@ -9,8 +9,12 @@ open it. The recovery key's private half is never stored; it is printed once, fo
 from __future__ import annotations
 
 import base64
+import functools
 import time
+from collections.abc import Callable
 
+from flask import redirect, request, url_for
+from flask import session as flask_session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,15 +44,17 @@ def _retire_active(tx: Session, **owner) -> None:
         key.retired_at = utcnow()
 
 
-def create_person_key(tx: Session, user: User, passphrase: str) -> RecipientKey:
+def create_person_key(tx: Session, user: User,
+                      passphrase: str) -> tuple[RecipientKey, bytes]:
     """A new keypair for a chair or advocate; the previous one is retired but kept, so
-    everything sealed to it stays readable."""
+    everything sealed to it stays readable. Returns the key and its private half (for the
+    creator's session only)."""
     _retire_active(tx, user_id=user.id)
     private = crypto.generate_private_key()
     key = _store_public(tx, user.organisation_id, user.id, private)
     key.wrapped_private_key = crypto.wrap_private_key(private, passphrase, key.id, kdf_cost())
     tx.flush()
-    return key
+    return key, private
 
 
 def create_recovery_key(tx: Session, organisation: Organisation) -> tuple[RecipientKey, str]:
@@ -114,9 +120,30 @@ def unlocked_keys(session: ServerSession) -> dict[str, bytes]:
         lock(session)
         return {}
     box = session.key("unlocked-keys")
-    return {key_id: crypto.open_secret(base64.b64decode(blob), box,
-                                       _session_context(session, key_id))
-            for key_id, blob in session.get("unlocked", {}).items()}
+    try:
+        return {key_id: crypto.open_secret(base64.b64decode(blob), box,
+                                           _session_context(session, key_id))
+                for key_id, blob in session.get("unlocked", {}).items()}
+    except crypto.DecryptionError:  # not this session's copy: forget it
+        lock(session)
+        return {}
+
+
+def unlocked_required(view: Callable) -> Callable:
+    """For a view that reads sealed content (under :func:`auth.staff_required`): hand it the
+    session's private keys, or send the person to unlock first."""
+
+    @functools.wraps(view)
+    def wrapped(user: User, *args, **kwargs):
+        keys = unlocked_keys(flask_session)
+        if not keys:
+            flask_session["next"] = (request.full_path if request.query_string
+                                     else request.path)
+            return redirect(url_for("staff.unlock"))
+        extend_unlock(flask_session)
+        return view(user, keys, *args, **kwargs)
+
+    return wrapped
 
 
 def extend_unlock(session: ServerSession) -> None:

@@ -103,6 +103,26 @@ class User(Base):
         return self.disabled_at is None and self.password_hash is not None
 
 
+class StaffInvite(Base):
+    """A one-time link that lets a new member of staff set a password and an authenticator.
+
+    Only a hash of the link's token is stored; it works once, before ``expires_at``.
+    """
+
+    __tablename__ = "staff_invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"),
+                                         index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
 class RecipientKey(Base):
     """A public key that submissions are sealed to, named by its key id.
 

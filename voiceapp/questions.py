@@ -91,6 +91,8 @@ SHARE_ADVOCATE = [("yes", "👍", _l("Yes")), ("no", "✋", _l("No"))]
 SHARE_PARENTS = [("yes", "👍", _l("Yes")), ("some", "🤏", _l("Some of it")),
                  ("ask", "🙋", _l("Ask me first"))]
 
+CONFERENCE_KINDS = {"initial": _l("Initial conference"), "review": _l("Review conference")}
+
 GATHERED = [
     ("in_person", "", _l("We met in person")),
     ("phone", "", _l("On the phone")),

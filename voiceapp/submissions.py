@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import crypto, keyring
+from . import audit, crypto, keyring
 from .models import (
     AdvocacyService, Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey,
 )
+from .questions import Row, summary_rows
 
 PAYLOAD_VERSION = 1
 LOW_SAFETY_SCORE = 3
@@ -95,3 +97,39 @@ def open_submission(submission: Submission, private_keys: dict[str, bytes]) -> d
                 raise crypto.DecryptionError("unknown payload version")
             return payload
     raise CannotOpen(str(submission.id))
+
+
+@dataclass
+class Reading:
+    """What a reader sees of one submission: its payload, or why it cannot be shown."""
+
+    submission: Submission
+    payload: dict | None = None
+    problem: str | None = None  # "no-key" or "tampered"
+
+    @property
+    def rows(self) -> list[Row]:
+        """The answers, question by question, in the order the child was asked."""
+        if self.payload is None:
+            return []
+        return summary_rows(self.payload.get("answers", {}), {},
+                            about_child=self.submission.author == Author.ADVOCATE)
+
+
+def read_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Submission,
+             action: str = "submission.opened") -> Reading:
+    """Decrypt ``submission`` for ``reader`` and write who opened it to the audit log first.
+
+    A submission whose stored bytes were changed is never shown, only reported.
+    """
+    subject = f"submission:{submission.id}"
+    try:
+        payload = open_submission(submission, keys)
+    except CannotOpen:
+        audit.record(tx, "submission.no-key", actor=audit.actor_for(reader), subject=subject)
+        return Reading(submission, problem="no-key")
+    except (crypto.DecryptionError, ValueError):
+        audit.record(tx, "submission.tampered", actor=audit.actor_for(reader), subject=subject)
+        return Reading(submission, problem="tampered")
+    audit.record(tx, action, actor=audit.actor_for(reader), subject=subject)
+    return Reading(submission, payload=payload)

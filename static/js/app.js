@@ -87,3 +87,22 @@
     schedule();
   }
 }());
+
+/* Print buttons, and a passphrase length meter (the server checks again). */
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-strength]"), function (meter) {
+    var input = document.getElementById(meter.getAttribute("data-for"));
+    if (!input) { return; }
+    input.addEventListener("input", function () {
+      var length = input.value.length;
+      var words = input.value.trim().split(/\s+/).length;
+      var level = length >= 24 || (length >= 16 && words >= 4) ? "strong" : length >= 16 ? "okay" : "weak";
+      meter.textContent = input.value ? meter.getAttribute("data-" + level) : "";
+    });
+  });
+}());

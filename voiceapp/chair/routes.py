@@ -1,0 +1,133 @@
+"""The chair's inbox: their conferences, the submissions for each, reading and printing.
+
+A chair sees only conferences they chair: anything else is "not found", however the URL was
+made. Lists show metadata only; a submission is decrypted when it is opened, with the key
+the chair unlocked for this session, and every opening is in the audit log first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from flask import Blueprint, abort, redirect, render_template, url_for
+from sqlalchemy import case, func, select
+
+from .. import audit
+from ..auth import staff_required
+from ..db import db, utcnow, writes
+from ..keyring import unlocked_required
+from ..models import Author, Conference, Role, Submission, User
+from ..submissions import read_for
+
+bp = Blueprint("chair", __name__, url_prefix="/chair")
+
+
+def _own_conference(user: User, conference_id: int) -> Conference:
+    conference = db.get(Conference, conference_id)
+    if conference is None or conference.chair_id != user.id:
+        abort(404)
+    return conference
+
+
+def _own_submission(user: User, submission_id: uuid.UUID) -> Submission:
+    submission = db.get(Submission, submission_id)
+    if submission is None or submission.conference.chair_id != user.id:
+        abort(404)
+    return submission
+
+
+def _submissions(conference: Conference) -> list[Submission]:
+    return list(db.scalars(select(Submission).where(Submission.conference_id == conference.id)
+                           .order_by(Submission.urgent.desc(), Submission.created_at)))
+
+
+@bp.get("/")
+@staff_required(Role.CHAIR)
+def inbox(user: User):
+    unread = Submission.read_at.is_(None)
+    counts = (
+        select(Conference,
+               func.count(Submission.id).label("total"),
+               func.count(case((unread, 1))).label("new"),
+               func.count(case((unread & Submission.urgent, 1))).label("urgent"),
+               func.count(case((Submission.author == Author.ADVOCATE, 1))).label("advocates"))
+        .outerjoin(Submission, Submission.conference_id == Conference.id)
+        .where(Conference.chair_id == user.id)
+        .group_by(Conference.id)
+    )
+    today = utcnow() - timedelta(hours=12)
+    upcoming = db.execute(counts.where(Conference.starts_at >= today)
+                          .order_by(Conference.starts_at)).all()
+    earlier = db.execute(counts.where(Conference.starts_at < today)
+                         .order_by(Conference.starts_at.desc()).limit(50)).all()
+    return render_template("chair/inbox.html", user=user, upcoming=upcoming, earlier=earlier)
+
+
+@bp.get("/conferences/<int:conference_id>")
+@staff_required(Role.CHAIR)
+def conference(user: User, conference_id: int):
+    conference = _own_conference(user, conference_id)
+    return render_template("chair/conference.html", user=user, conference=conference,
+                           submissions=_submissions(conference))
+
+
+@bp.get("/submissions/<uuid:submission_id>")
+@writes
+@staff_required(Role.CHAIR)
+@unlocked_required
+def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
+    reading = read_for(db, user, keys, _own_submission(user, submission_id))
+    db.commit()
+    return render_template("chair/submission.html", user=user, reading=reading,
+                           conference=reading.submission.conference)
+
+
+def _mark(user: User, submission_id: uuid.UUID, field: str, action: str):
+    submission = _own_submission(user, submission_id)
+    if getattr(submission, field) is None:
+        setattr(submission, field, utcnow())
+        if field == "read_at":
+            submission.read_by_id = user.id
+        audit.record(db, action, actor=audit.actor_for(user), subject=f"submission:{submission.id}")
+        db.commit()
+    return redirect(url_for("chair.submission", submission_id=submission.id))
+
+
+@bp.post("/submissions/<uuid:submission_id>/read")
+@staff_required(Role.CHAIR)
+def mark_read(user: User, submission_id: uuid.UUID):
+    """The child will see "The chair has read what you sent" when they come back."""
+    return _mark(user, submission_id, "read_at", "submission.marked-read")
+
+
+@bp.post("/submissions/<uuid:submission_id>/recorded")
+@staff_required(Role.CHAIR)
+def mark_recorded(user: User, submission_id: uuid.UUID):
+    """Recorded in the conference minutes: this starts the retention clock."""
+    return _mark(user, submission_id, "recorded_at", "submission.recorded")
+
+
+@bp.get("/submissions/<uuid:submission_id>/print")
+@writes
+@staff_required(Role.CHAIR)
+@unlocked_required
+def print_submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
+    submission = _own_submission(user, submission_id)
+    readings = [read_for(db, user, keys, submission, action="submission.printed")]
+    db.commit()
+    return render_template("chair/print.html", conference=submission.conference,
+                           readings=readings, printed_at=utcnow())
+
+
+@bp.get("/conferences/<int:conference_id>/print")
+@writes
+@staff_required(Role.CHAIR)
+@unlocked_required
+def print_conference(user: User, keys: dict[str, bytes], conference_id: int):
+    conference = _own_conference(user, conference_id)
+    readings = [read_for(db, user, keys, s, action="submission.printed")
+                for s in _submissions(conference)]
+    db.commit()
+    return render_template("chair/print.html", conference=conference, readings=readings,
+                           printed_at=utcnow())
