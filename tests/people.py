@@ -155,8 +155,26 @@ class Chair(KeyHolder):
 
 
 class Advocate(KeyHolder):
-    pass
+    def opens_dashboard(self):
+        return self.opens("/advocate/")
+
+    def records_views(self, invite_id: int, **fields):
+        self.opens(f"/advocate/children/{invite_id}/record")
+        token = _TOKEN.search(self.page.get_data(as_text=True)).group(1)
+        defaults = {"gathered": "in_person", "child_agreed": "y"}
+        return self.posts(f"/advocate/children/{invite_id}/record",
+                          {**defaults, "token": token, **fields})
 
 
 class Coordinator(Staff):
-    pass
+    def creates_conference(self, reference: str = "CP-2027-001", date: str = "2030-01-15",
+                           time: str = "10:00", chair: int = 1, kind: str = "initial"):
+        return self.fills_in("/admin/conferences/new", {
+            "reference": reference, "date": date, "time": time, "kind": kind, "chair": chair})
+
+    def creates_invite(self, conference_id: int, label: str = "", advocate: int = 0) -> str:
+        """Make an invite and read its code off the printable card."""
+        self.opens(f"/admin/conferences/{conference_id}")
+        self.posts(f"/admin/conferences/{conference_id}/invites",
+                   {"label": label, "advocate": advocate})
+        return re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", self.sees).group(0)

@@ -60,11 +60,13 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .admin.routes import bp as admin
+    from .advocate.routes import bp as advocate
     from .chair.routes import bp as chair
     from .child.routes import bp as child
     from .staff.routes import bp as staff
 
-    for blueprint in (child, staff, chair):
+    for blueprint in (child, staff, chair, advocate, admin):
         app.register_blueprint(blueprint)
 
 

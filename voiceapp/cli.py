@@ -12,7 +12,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
-from . import audit, auth, invites, keyring
+from . import audit, auth, invites, keyring, retention
 from .config import settings
 from .db import Base, upgrade_schema, write_transaction
 from .models import (
@@ -193,6 +193,16 @@ def audit_verify() -> None:
     click.echo(f"The audit log is intact ({total} events).")
 
 
+@click.command("purge")
+@with_appcontext
+def purge() -> None:
+    """Delete what is past its retention period. Safe to run often, and on every server."""
+    report = retention.purge()
+    click.echo(f"Deleted {len(report.submissions)} submissions, {report.drafts} drafts, "
+               f"{report.invites} invites, {report.staff_links} old sign-in links and "
+               f"{report.sessions} expired sessions.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db, demo, recovery_key, create_user, audit_verify):
+    for command in (init_db, demo, recovery_key, create_user, audit_verify, purge):
         app.cli.add_command(command)

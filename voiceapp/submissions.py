@@ -20,7 +20,7 @@ from . import audit, crypto, keyring
 from .models import (
     AdvocacyService, Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey,
 )
-from .questions import Row, summary_rows
+from .questions import GATHERED, Row, label_of, summary_rows
 
 PAYLOAD_VERSION = 1
 LOW_SAFETY_SCORE = 3
@@ -79,6 +79,16 @@ def seal_submission(tx: Session, *, conference: Conference, invite: Invite | Non
     return submission
 
 
+def sent_detail(submission: Submission) -> dict:
+    """What the audit log keeps about a send, for the coordinator's numbers: never content."""
+    minutes = None
+    if submission.started_at is not None:
+        minutes = round((submission.created_at - submission.started_at).total_seconds() / 60)
+    return {"conference": submission.conference_id, "author": submission.author,
+            "language": submission.language, "minutes": minutes, "urgent": submission.urgent,
+            "shared_with_advocates": submission.shared_with_advocates}
+
+
 class CannotOpen(Exception):
     """None of the reader's keys is a recipient of this submission."""
 
@@ -114,6 +124,15 @@ class Reading:
             return []
         return summary_rows(self.payload.get("answers", {}), {},
                             about_child=self.submission.author == Author.ADVOCATE)
+
+    @property
+    def advocate_note(self) -> dict | None:
+        """For views an advocate sent: who, how they were gathered, the child's agreement
+        and the advocate's own summary (kept apart from the child's words)."""
+        note = (self.payload or {}).get("advocate")
+        if not note:
+            return None
+        return {**note, "gathered_label": label_of(GATHERED, note.get("gathered"))}
 
 
 def read_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Submission,

@@ -30,7 +30,7 @@ from ..questions import (
     summary_rows,
 )
 from ..security import client_ip, throttle
-from ..submissions import advocates_for, is_urgent, seal_submission
+from ..submissions import advocates_for, is_urgent, seal_submission, sent_detail
 from .forms import (
     CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, SendForm, SharingForm,
     WelcomeForm,
@@ -140,6 +140,8 @@ def _open_invite(code: str, form: CodeForm):
                             **({"lang": session["lang"]} if "lang" in session else {})})
     if invite.opened_at is None:
         invite.opened_at = utcnow()
+        audit.record(db, "invite.opened", actor=_actor(invite), subject=f"invite:{invite.id}",
+                     conference=invite.conference_id)
         db.commit()
     return redirect(url_for(session.get("page", "child.welcome")))
 
@@ -176,7 +178,7 @@ def _house(journey: Journey, house: str):
     saved = journey.answers[house]
     form = HouseForm(data=saved)
     if form.validate_on_submit():
-        saved.update(text=form.text.data.strip(), feelings=form.feelings.data,
+        saved.update(text=(form.text.data or "").strip(), feelings=form.feelings.data,
                      topics=form.topics.data)
         journey.save()
         return redirect(_after_save(endpoint))
@@ -340,8 +342,7 @@ def send(journey: Journey):
             started_at=journey.draft.created_at)
         db.delete(journey.draft)
         audit.record(db, "submission.sent", actor=_actor(journey.invite),
-                     subject=f"submission:{submission.id}", urgent=submission.urgent,
-                     shared_with_advocates=submission.shared_with_advocates)
+                     subject=f"submission:{submission.id}", **sent_detail(submission))
         db.commit()
     except IntegrityError:
         db.rollback()

@@ -1,0 +1,87 @@
+"""The coordinator's forms: conferences, invites, staff and the organisation's settings."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, DateField, EmailField, IntegerField, RadioField, SelectField,
+    SelectMultipleField, StringField, TextAreaField, TimeField, URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import ConferenceKind, Role
+from ..questions import CONFERENCE_KINDS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ConferenceForm(FlaskForm):
+    reference = StringField(_l("Conference reference"), validators=[
+        DataRequired(message=_l("Enter the conference reference")),
+        Length(max=60, message=_l("Use 60 characters or fewer"))])
+    date = DateField(_l("Date"), validators=[
+        DataRequired(message=_l("Enter the date as day, month and year, like 2027-03-14"))])
+    time = TimeField(_l("Start time"), validators=[
+        DataRequired(message=_l("Enter the start time, like 10:00"))])
+    kind = RadioField(_l("Kind of conference"), default=ConferenceKind.INITIAL,
+                      choices=[SelectChoice(k, v) for k, v in CONFERENCE_KINDS.items()])
+    chair = SelectField(_l("Chair"), coerce=int, validators=[
+        DataRequired(message=_l("Choose the chair"))])
+
+
+class InviteForm(FlaskForm):
+    label = StringField(_l("A label, so you can tell invites apart (optional)"), validators=[
+        Length(max=60, message=_l("Use 60 characters or fewer"))])
+    advocate = SelectField(_l("Advocate for this child (optional)"), coerce=int,
+                           validators=[Optional()])
+
+
+class AssignAdvocateForm(FlaskForm):
+    advocate = SelectField(_l("Advocate"), coerce=int, validators=[Optional()])
+
+
+class StaffForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[
+        DataRequired(message=_l("Enter their name")), Length(max=120)])
+    email = EmailField(_l("Work email address"), validators=[
+        DataRequired(message=_l("Enter their email address")), Length(max=254),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter a real email address"))])
+    role = RadioField(_l("Role"), choices=[
+        SelectChoice(Role.CHAIR, _l("Conference chair")),
+        SelectChoice(Role.ADVOCATE, _l("Advocate")),
+        SelectChoice(Role.COORDINATOR, _l("Coordinator"))],
+        validators=[DataRequired(message=_l("Choose a role"))])
+    service = SelectField(_l("Advocacy service (advocates only)"), coerce=int,
+                          validators=[Optional()])
+
+
+class SettingsForm(FlaskForm):
+    name = StringField(_l("Organisation name"), validators=[DataRequired(), Length(max=200)])
+    exit_url = URLField(_l("Neutral website for “Leave this page quickly”"), validators=[
+        DataRequired(), URL(require_tld=True, message=_l("Enter a full web address")),
+        Regexp(r"^https://", message=_l("The address must start with https://")),
+        Length(max=500)])
+    out_of_hours_phone = StringField(_l("Out-of-hours phone number for children"),
+                                     validators=[Length(max=40)])
+    languages = MultiCheckboxField(_l("Languages offered to children, besides English"))
+    retention_days_after_recorded = IntegerField(
+        _l("Delete submissions this many days after they are recorded in the minutes"),
+        validators=[DataRequired(), NumberRange(min=1, max=90)])
+    retention_days_after_meeting = IntegerField(
+        _l("Delete everything at the latest this many days after the meeting"),
+        validators=[DataRequired(), NumberRange(min=1, max=90)])
+
+
+class ServiceForm(FlaskForm):
+    name = StringField(_l("Name a child will see"), validators=[
+        DataRequired(message=_l("Enter a name")), Length(max=120)])
+    description = TextAreaField(_l("What they do, in words a child understands"), validators=[
+        Length(max=500)])
+    contact = StringField(_l("How to contact them"), validators=[Length(max=200)])
+    active = BooleanField(_l("Offer this service to children"), default=True)

@@ -1,0 +1,389 @@
+"""The coordinator's pages: conferences, invites, staff, settings, numbers and the audit log.
+
+A coordinator sets things up and sees counts. No page here decrypts anything, and no route
+takes a coordinator to a child's words: they hold no key.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import segno
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import case, func, select
+
+from .. import audit, auth, invites, keyring
+from ..config import settings as app_settings
+from ..db import db, utcnow
+from ..i18n import available_locales, language_name
+from ..models import (
+    AdvocacyService, AuditEvent, Conference, Invite, Organisation, Role, StaffInvite,
+    Submission, User,
+)
+from ..sessions import end_sessions_of
+from .forms import (
+    AssignAdvocateForm, ConferenceForm, InviteForm, ServiceForm, SettingsForm, StaffForm,
+)
+from .numbers import monthly_numbers
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+coordinator_only = auth.staff_required(Role.COORDINATOR)
+AUDIT_PAGE = 100
+
+
+def _organisation(user: User) -> Organisation:
+    return user.organisation
+
+
+def _own(model, user: User, object_id: int):
+    """A row of this coordinator's organisation, or "not found"."""
+    row = db.get(model, object_id)
+    if row is None:
+        abort(404)
+    owner = row.conference if isinstance(row, Invite) else row
+    if owner.organisation_id != user.organisation_id:
+        abort(404)
+    return row
+
+
+def _record(user: User, action: str, subject: str, **detail) -> None:
+    audit.record(db, action, actor=audit.actor_for(user), subject=subject, **detail)
+
+
+def _people(user: User, role: Role) -> list[User]:
+    return list(db.scalars(select(User).where(
+        User.organisation_id == user.organisation_id, User.role == role,
+        User.disabled_at.is_(None)).order_by(User.name)))
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(app_settings().timezone)
+
+
+# ---------------------------------------------------------------------------------------
+# Conferences
+
+
+@bp.get("/")
+@coordinator_only
+def home(user: User):
+    opened = func.count(case((Invite.opened_at.is_not(None), 1)))
+    invite_counts = (select(Invite.conference_id, func.count(Invite.id).label("invites"),
+                            opened.label("opened"))
+                     .group_by(Invite.conference_id).subquery())
+    sent_counts = (select(Submission.conference_id, func.count(Submission.id).label("sent"))
+                   .group_by(Submission.conference_id).subquery())
+    rows = db.execute(
+        select(Conference, func.coalesce(invite_counts.c.invites, 0),
+               func.coalesce(invite_counts.c.opened, 0), func.coalesce(sent_counts.c.sent, 0))
+        .outerjoin(invite_counts, invite_counts.c.conference_id == Conference.id)
+        .outerjoin(sent_counts, sent_counts.c.conference_id == Conference.id)
+        .where(Conference.organisation_id == user.organisation_id)
+        .order_by((Conference.starts_at < utcnow()).asc(), Conference.starts_at)
+    ).all()
+    return render_template("admin/home.html", user=user, rows=rows, now=utcnow())
+
+
+def _conference_form(user: User, conference: Conference | None = None) -> ConferenceForm:
+    form = ConferenceForm(obj=None)
+    form.chair.choices = [(0, _("Choose a chair"))] + [(c.id, c.name)
+                                                       for c in _people(user, Role.CHAIR)]
+    if conference is not None and request.method == "GET":
+        local = conference.starts_at.astimezone(_zone())
+        form.reference.data, form.date.data, form.time.data = (
+            conference.reference, local.date(), local.time())
+        form.kind.data, form.chair.data = conference.kind, conference.chair_id
+    return form
+
+
+def _save_conference(user: User, form: ConferenceForm, conference: Conference | None):
+    starts_at = datetime.combine(form.date.data, form.time.data, _zone())
+    if conference is None and starts_at <= utcnow():
+        form.date.errors = [_("The conference must be in the future")]
+        return None
+    if form.chair.data not in {c.id for c in _people(user, Role.CHAIR)}:
+        form.chair.errors = [_("Choose the chair")]
+        return None
+    if conference is None:
+        conference = Conference(organisation_id=user.organisation_id)
+        db.add(conference)
+    conference.reference = form.reference.data.strip()
+    conference.starts_at = starts_at
+    conference.kind = form.kind.data
+    conference.chair_id = form.chair.data
+    db.flush()
+    for invite in db.scalars(select(Invite).where(Invite.conference_id == conference.id)):
+        invite.expires_at = starts_at  # invites stay open until the meeting starts
+    return conference
+
+
+@bp.route("/conferences/new", methods=["GET", "POST"])
+@coordinator_only
+def new_conference(user: User):
+    form = _conference_form(user)
+    if form.validate_on_submit():
+        conference = _save_conference(user, form, None)
+        if conference is not None:
+            _record(user, "conference.created", f"conference:{conference.id}")
+            db.commit()
+            return redirect(url_for("admin.conference", conference_id=conference.id))
+    return render_template("admin/conference_form.html", user=user, form=form,
+                           conference=None), 400 if form.errors else 200
+
+
+@bp.route("/conferences/<int:conference_id>/edit", methods=["GET", "POST"])
+@coordinator_only
+def edit_conference(user: User, conference_id: int):
+    conference = _own(Conference, user, conference_id)
+    form = _conference_form(user, conference)
+    if form.validate_on_submit() and _save_conference(user, form, conference):
+        _record(user, "conference.changed", f"conference:{conference.id}")
+        db.commit()
+        return redirect(url_for("admin.conference", conference_id=conference.id))
+    return render_template("admin/conference_form.html", user=user, form=form,
+                           conference=conference), 400 if form.errors else 200
+
+
+@bp.get("/conferences/<int:conference_id>")
+@coordinator_only
+def conference(user: User, conference_id: int):
+    conference = _own(Conference, user, conference_id)
+    sent = func.count(Submission.id)
+    rows = db.execute(
+        select(Invite, sent, func.max(Submission.created_at))
+        .outerjoin(Submission, Submission.invite_id == Invite.id)
+        .where(Invite.conference_id == conference.id)
+        .group_by(Invite.id).order_by(Invite.created_at)).all()
+    advocates = {a.id: a.name for a in _people(user, Role.ADVOCATE)}
+    form = InviteForm()
+    form.advocate.choices = [(0, _("No one yet"))] + list(advocates.items())
+    chair_has_key = keyring.active_key(db, conference.chair_id, user.organisation_id) is not None
+    return render_template("admin/conference.html", user=user, conference=conference,
+                           rows=rows, form=form, advocates=advocates, now=utcnow(),
+                           chair_has_key=chair_has_key, state_of=invites.state_of)
+
+
+# ---------------------------------------------------------------------------------------
+# Invites
+
+
+@bp.post("/conferences/<int:conference_id>/invites")
+@coordinator_only
+def new_invite(user: User, conference_id: int):
+    conference = _own(Conference, user, conference_id)
+    form = InviteForm()
+    advocates = {a.id for a in _people(user, Role.ADVOCATE)}
+    form.advocate.choices = [(0, "")] + [(a, "") for a in advocates]
+    if not form.validate_on_submit():
+        return redirect(url_for("admin.conference", conference_id=conference.id))
+    if conference.starts_at <= utcnow():
+        abort(400)
+    invite, _code = invites.create_invite(db, conference, form.label.data or "")
+    invite.assigned_advocate_id = form.advocate.data or None
+    _record(user, "invite.created", f"invite:{invite.id}", conference=conference.id)
+    db.commit()
+    return redirect(url_for("admin.invite_card", invite_id=invite.id))
+
+
+def _qr(text: str, title: str) -> Markup:
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False,
+                                     svgns=True, svgclass="qr-code", lineclass=None,
+                                     title=title)
+    return Markup(buffer.getvalue().decode())
+
+
+@bp.get("/invites/<int:invite_id>/card")
+@coordinator_only
+def invite_card(user: User, invite_id: int):
+    """A card to print or send for one child: the address, the code and a QR code. It says
+    nothing about child protection, so it is safe to leave on a table."""
+    invite = _own(Invite, user, invite_id)
+    if invites.state_of(invite) is not invites.InviteState.OPEN:
+        return render_template("admin/invite_closed.html", user=user, invite=invite), 410
+    code = invites.code_of(invite)
+    base = (app_settings().public_url or request.host_url).rstrip("/")
+    link = f"{base}/i/{code}"
+    return render_template("admin/invite_card.html", user=user, invite=invite,
+                           code=invites.display_code(code), link=link, start=f"{base}/",
+                           qr=_qr(link, _("QR code that opens the invite")))
+
+
+@bp.post("/invites/<int:invite_id>/revoke")
+@coordinator_only
+def revoke_invite(user: User, invite_id: int):
+    invite = _own(Invite, user, invite_id)
+    if invite.revoked_at is None:
+        invite.revoked_at = utcnow()
+        _record(user, "invite.revoked", f"invite:{invite.id}")
+        db.commit()
+    return redirect(url_for("admin.conference", conference_id=invite.conference_id))
+
+
+@bp.post("/invites/<int:invite_id>/advocate")
+@coordinator_only
+def assign_advocate(user: User, invite_id: int):
+    invite = _own(Invite, user, invite_id)
+    form = AssignAdvocateForm()
+    form.advocate.choices = [(0, "")] + [(a.id, "") for a in _people(user, Role.ADVOCATE)]
+    if form.validate_on_submit():
+        invite.assigned_advocate_id = form.advocate.data or None
+        _record(user, "invite.advocate-assigned", f"invite:{invite.id}",
+                advocate=invite.assigned_advocate_id)
+        db.commit()
+    return redirect(url_for("admin.conference", conference_id=invite.conference_id))
+
+
+# ---------------------------------------------------------------------------------------
+# Staff
+
+
+@bp.route("/staff", methods=["GET", "POST"])
+@coordinator_only
+def staff(user: User):
+    services = list(db.scalars(select(AdvocacyService).where(
+        AdvocacyService.organisation_id == user.organisation_id)))
+    form = StaffForm()
+    form.service.choices = [(0, _("None"))] + [(s.id, s.name) for s in services]
+    link = None
+    if form.validate_on_submit():
+        email = auth.normalise_email(form.email.data)
+        if db.scalar(select(User).where(User.email == email)):
+            form.email.errors = [_("Someone already has an account with this email address")]
+        else:
+            person = User(organisation_id=user.organisation_id, email=email,
+                          name=form.name.data.strip(), role=form.role.data,
+                          advocacy_service_id=(form.service.data or None)
+                          if form.role.data == Role.ADVOCATE else None)
+            db.add(person)
+            db.flush()
+            link = url_for("staff.welcome", token=auth.create_staff_invite(db, person, user),
+                           _external=True)
+            _record(user, "staff.invited", f"user:{person.id}", role=person.role)
+            db.commit()
+            form = StaffForm(formdata=None)
+            form.service.choices = [(0, _("None"))] + [(s.id, s.name) for s in services]
+    people = db.scalars(select(User).where(User.organisation_id == user.organisation_id)
+                        .order_by(User.role, User.name)).all()
+    pending = set(db.scalars(select(StaffInvite.user_id).where(
+        StaffInvite.used_at.is_(None), StaffInvite.expires_at > utcnow())))
+    return render_template("admin/staff.html", user=user, form=form, people=people,
+                           link=link, pending=pending,
+                           services={s.id: s.name for s in services}), \
+        400 if form.errors else 200
+
+
+@bp.post("/staff/<int:person_id>/disable")
+@coordinator_only
+def disable(user: User, person_id: int):
+    person = _own(User, user, person_id)
+    if person.id == user.id:
+        abort(400)
+    if person.disabled_at is None:
+        person.disabled_at = utcnow()
+        end_sessions_of(db, person.id)
+        _record(user, "staff.disabled", f"user:{person.id}")
+        db.commit()
+    return redirect(url_for("admin.staff"))
+
+
+@bp.post("/staff/<int:person_id>/enable")
+@coordinator_only
+def enable(user: User, person_id: int):
+    person = _own(User, user, person_id)
+    if person.disabled_at is not None:
+        person.disabled_at = None
+        _record(user, "staff.enabled", f"user:{person.id}")
+        db.commit()
+    return redirect(url_for("admin.staff"))
+
+
+@bp.post("/staff/<int:person_id>/reset")
+@coordinator_only
+def reset_authenticator(user: User, person_id: int):
+    """A lost phone: the old authenticator and password stop working at once, and the
+    person sets up new ones from a one-time link. Their key and passphrase are unchanged."""
+    person = _own(User, user, person_id)
+    person.password_hash = None
+    person.totp_secret_sealed = None
+    person.totp_last_step = None
+    end_sessions_of(db, person.id)
+    link = url_for("staff.welcome", token=auth.create_staff_invite(db, person, user),
+                   _external=True)
+    _record(user, "staff.authenticator-reset", f"user:{person.id}")
+    db.commit()
+    return render_template("admin/staff_link.html", user=user, person=person, link=link)
+
+
+# ---------------------------------------------------------------------------------------
+# Settings and advocacy services
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@coordinator_only
+def settings(user: User):
+    organisation = _organisation(user)
+    form = SettingsForm(obj=organisation if request.method == "GET" else None)
+    form.languages.choices = [(code, language_name(code)) for code in available_locales()[1:]]
+    if request.method == "GET":
+        form.languages.data = organisation.language_codes
+    if form.validate_on_submit():
+        organisation.name = form.name.data.strip()
+        organisation.exit_url = form.exit_url.data.strip()
+        organisation.out_of_hours_phone = form.out_of_hours_phone.data.strip()
+        organisation.languages = ",".join(form.languages.data)
+        organisation.retention_days_after_recorded = form.retention_days_after_recorded.data
+        organisation.retention_days_after_meeting = form.retention_days_after_meeting.data
+        _record(user, "settings.changed", f"organisation:{organisation.id}")
+        db.commit()
+        return redirect(url_for("admin.settings", saved=1))
+    services = db.scalars(select(AdvocacyService).where(
+        AdvocacyService.organisation_id == user.organisation_id)
+        .order_by(AdvocacyService.name)).all()
+    return render_template("admin/settings.html", user=user, form=form, services=services,
+                           saved=request.args.get("saved")), 400 if form.errors else 200
+
+
+@bp.route("/services/new", methods=["GET", "POST"], defaults={"service_id": None})
+@bp.route("/services/<int:service_id>", methods=["GET", "POST"])
+@coordinator_only
+def service(user: User, service_id: int | None):
+    existing = _own(AdvocacyService, user, service_id) if service_id else None
+    form = ServiceForm(obj=existing if request.method == "GET" else None)
+    if form.validate_on_submit():
+        service = existing or AdvocacyService(organisation_id=user.organisation_id)
+        form.populate_obj(service)
+        db.add(service)
+        db.flush()
+        _record(user, "service.saved", f"service:{service.id}")
+        db.commit()
+        return redirect(url_for("admin.settings", saved=1))
+    return render_template("admin/service_form.html", user=user, form=form,
+                           service=existing), 400 if form.errors else 200
+
+
+# ---------------------------------------------------------------------------------------
+# Numbers and the audit log
+
+
+@bp.get("/numbers")
+@coordinator_only
+def numbers(user: User):
+    return render_template("admin/numbers.html", user=user,
+                           months=monthly_numbers(db, user.organisation_id))
+
+
+@bp.get("/audit")
+@coordinator_only
+def audit_log(user: User):
+    page = max(request.args.get("page", default=1, type=int), 1)
+    events = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
+                        .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()
+    checked = bool(request.args.get("check"))
+    return render_template("admin/audit.html", user=user, events=events[:AUDIT_PAGE],
+                           page=page, more=len(events) > AUDIT_PAGE, checked=checked,
+                           broken=audit.verify(db) if checked else None)

@@ -1,0 +1,49 @@
+"""The advocate's form for recording a child's views on their behalf."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+
+from ..questions import (
+    ATTEND, GATHERED, HOUSE_QUESTIONS_ABOUT, SCALE_DECLINED, SHARE_PARENTS, TEXT_LIMIT,
+)
+
+TOO_LONG = _l("Use %(n)s characters or fewer.", n=f"{TEXT_LIMIT:,}")
+
+
+def _words(label) -> TextAreaField:
+    return TextAreaField(label, validators=[Length(max=TEXT_LIMIT, message=TOO_LONG)])
+
+
+def _choices(options) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, _emoji, label in options]
+
+
+def _optional(label, choices: list[SelectChoice]) -> RadioField:
+    return RadioField(label, choices=choices, validate_choice=False, validators=[
+        Optional(), AnyOf([c.value for c in choices])])
+
+
+class ViewsForm(FlaskForm):
+    """The child's own words, kept apart from the advocate's summary."""
+
+    going_well = _words(HOUSE_QUESTIONS_ABOUT["going_well"])
+    worries = _words(HOUSE_QUESTIONS_ABOUT["worries"])
+    hopes = _words(HOUSE_QUESTIONS_ABOUT["hopes"])
+    safety = _optional(_l("How safe does the child feel, from 0 to 10?"),
+                       [SelectChoice(str(n)) for n in range(11)]
+                       + [SelectChoice(SCALE_DECLINED, _l("They did not want to say"))])
+    attend = _optional(_l("Does the child want to go to the meeting?"), _choices(ATTEND))
+    share_parents = _optional(_l("Can their parents or carers be told what they said?"),
+                              _choices(SHARE_PARENTS))
+    summary = _words(_l("Your summary, as their advocate"))
+    gathered = RadioField(_l("How did you gather the child's views?"),
+                          choices=_choices(GATHERED), validators=[
+                              DataRequired(message=_l("Say how you gathered the views"))])
+    child_agreed = BooleanField(_l("The child agreed to what I am sending"), validators=[
+        DataRequired(message=_l("Only send what the child has agreed to"))])
+    token = HiddenField()
