@@ -245,7 +245,7 @@ def test_oversized_text_is_refused_kindly_and_loses_nothing(child):
     child.tells(worries="my first answer")
     too_long = "a" * 5001
     page = child.answers("/worries", text=too_long)
-    assert page.status_code == 200
+    assert page.status_code == 400
     assert "That is more than 5,000 characters" in child.sees
     assert too_long in page.get_data(as_text=True)  # still in the box, to shorten
     child.opens("/check")

@@ -316,14 +316,14 @@ def test_a_seek_decrypts_from_any_chunk():
 
 
 @settings(max_examples=30, deadline=None)
-@given(pieces=st.lists(st.binary(max_size=3 * 1024), max_size=8),
-       size=st.integers(min_value=1, max_value=4096))
-def test_rechunking_keeps_every_byte_in_order(pieces, size):
-    out = list(crypto.rechunk(pieces, size))
-    assert b"".join(chunk for chunk, _ in out) == b"".join(pieces)
-    assert [last for _, last in out] == [False] * (len(out) - 1) + [True]
-    assert all(len(chunk) == size for chunk, _ in out[:-1])
-    assert len(out[-1][0]) <= size
+@given(pieces=st.lists(st.binary(max_size=3 * crypto.CHUNK_SIZE // 2), max_size=6))
+def test_pieces_of_any_size_seal_into_whole_chunks_in_order(pieces):
+    header = crypto.new_stream_header()
+    chunks = list(crypto.encrypt_stream(pieces, STREAM_KEY, header, STREAM_AD))
+    total = sum(len(p) for p in pieces)
+    assert len(chunks) == max(1, -(-total // crypto.CHUNK_SIZE))
+    assert all(len(c) == crypto.CHUNK_SIZE + crypto.TAG_SIZE for c in chunks[:-1])
+    assert decrypted(header, chunks) == b"".join(pieces)
 
 
 # --------------------------------------------------------------------------- private keys

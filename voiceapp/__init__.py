@@ -10,6 +10,7 @@ from flask import Flask, url_for
 from flask_compress import Compress
 
 from . import cli, db, errors, i18n, security, sessions
+from .attachments import UploadRequest
 from .auth import ROLE_NAMES
 from .questions import CONFERENCE_KINDS
 from .config import Settings, from_env
@@ -44,6 +45,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
         COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],
     )
     app.extensions["voiceapp.settings"] = settings
+    app.request_class = UploadRequest
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(roles=ROLE_NAMES, kinds=CONFERENCE_KINDS)
 

@@ -49,6 +49,10 @@ class Settings:
     key_kdf_memory_kib: int = 64 * 1024
     key_kdf_iterations: int = 3
     max_request_bytes: int = 30 * 1024 * 1024
+    # Voice notes and photos: per file, per draft, and the longest recording.
+    max_file_bytes: int = 25 * 1024 * 1024
+    max_draft_attachment_bytes: int = 60 * 1024 * 1024
+    max_audio_seconds: int = 3 * 60
     # How many reverse proxies in front of the app set X-Forwarded-For (0: none trusted).
     trusted_proxies: int = 0
 

@@ -238,32 +238,47 @@ def _stream_nonce(header: bytes, index: int, last: bool) -> bytes:
     return header[1:] + struct.pack(">I?", index, last)
 
 
-def rechunk(pieces: Iterable[bytes], size: int = CHUNK_SIZE) -> Iterator[tuple[bytes, bool]]:
-    """Yield (chunk, is_last) of exactly ``size`` bytes (the last may be shorter or empty).
+class StreamSealer:
+    """Encrypt a stream that arrives in pieces of any size, in chunks of CHUNK_SIZE.
 
-    Holds at most two chunks in memory, whatever the pieces' sizes.
+    :meth:`feed` returns the chunks that are complete, :meth:`finish` the last one. A chunk is
+    only sealed once more data proves it is not the last, so at most one chunk (plus the
+    piece being fed) is ever held in memory.
     """
-    buffer = bytearray()
-    pending: bytes | None = None
-    for piece in pieces:
-        buffer += piece
-        while len(buffer) >= size:
-            if pending is not None:
-                yield pending, False
-            pending = bytes(buffer[:size])
-            del buffer[:size]
-    if pending is not None and buffer:
-        yield pending, False
-        pending = None
-    yield (pending if pending is not None else bytes(buffer)), True
+
+    def __init__(self, key: bytes, header: bytes, ad: bytes) -> None:
+        self._aead = AESGCM(key)
+        self._header = header
+        self._ad = ad
+        self._buffer = bytearray()
+        self._index = 0
+
+    def _seal(self, chunk: bytes, last: bool) -> bytes:
+        sealed = self._aead.encrypt(_stream_nonce(self._header, self._index, last), chunk,
+                                    self._ad)
+        self._index += 1
+        return sealed
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        self._buffer += piece
+        sealed = []
+        while len(self._buffer) > CHUNK_SIZE:
+            sealed.append(self._seal(bytes(self._buffer[:CHUNK_SIZE]), last=False))
+            del self._buffer[:CHUNK_SIZE]
+        return sealed
+
+    def finish(self) -> bytes:
+        return self._seal(bytes(self._buffer), last=True)
 
 
 def encrypt_stream(pieces: Iterable[bytes], key: bytes, header: bytes,
                    ad: bytes) -> Iterator[bytes]:
-    """Encrypt a stream of any length into chunks of CHUNK_SIZE + 16 bytes."""
-    aead = AESGCM(key)
-    for index, (chunk, last) in enumerate(rechunk(pieces)):
-        yield aead.encrypt(_stream_nonce(header, index, last), chunk, ad)
+    """Encrypt a stream of any length into chunks of CHUNK_SIZE + 16 bytes (the last may be
+    shorter; an empty stream is one empty chunk)."""
+    sealer = StreamSealer(key, header, ad)
+    for piece in pieces:
+        yield from sealer.feed(piece)
+    yield sealer.finish()
 
 
 def decrypt_chunk(chunk: bytes, index: int, last: bool, key: bytes, header: bytes,

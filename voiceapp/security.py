@@ -64,7 +64,8 @@ class Throttle:
         except Exception:  # noqa: BLE001 - an unreachable store fails closed
             return False
 
-    def failed(self, rule: str, *key: str) -> None:
+    def count(self, rule: str, *key: str) -> None:
+        """Use up one of the allowance (failures, and uploads, count; successes do not)."""
         try:
             self.limiter.hit(LIMITS[rule], rule, *key)
         except Exception:  # noqa: BLE001 - recorded as best we can; allows() fails closed

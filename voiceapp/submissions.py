@@ -20,7 +20,7 @@ from . import audit, crypto, keyring
 from .models import (
     AdvocacyService, Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey,
 )
-from .questions import GATHERED, Row, label_of, summary_rows
+from .questions import GATHERED, HOUSES, Row, label_of, summary_rows
 
 PAYLOAD_VERSION = 1
 LOW_SAFETY_SCORE = 3
@@ -152,3 +152,20 @@ def read_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Subm
         return Reading(submission, problem="tampered")
     audit.record(tx, action, actor=audit.actor_for(reader), subject=subject)
     return Reading(submission, payload=payload)
+
+
+def attachment_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Submission,
+                   attachment_id: str, record: bool) -> dict | None:
+    """The sealed details (file key, type, name) of one of a submission's attachments, or
+    None. ``record`` writes the opening to the audit log (once per playback, not per seek)."""
+    try:
+        payload = open_submission(submission, keys)
+    except (CannotOpen, crypto.DecryptionError, ValueError):
+        return None
+    answers = payload.get("answers", {})
+    meta = next((m for house in HOUSES for m in (answers.get(house) or {}).get(
+        "attachments", []) if m.get("id") == attachment_id), None)
+    if meta is not None and record:
+        audit.record(tx, "attachment.opened", actor=audit.actor_for(reader),
+                     subject=f"attachment:{attachment_id}", submission=str(submission.id))
+    return meta

@@ -10,15 +10,16 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import case, func, select
 
 from .. import audit
 from ..auth import staff_required
 from ..db import db, utcnow, writes
 from ..keyring import unlocked_required
-from ..models import Author, Conference, Role, Submission, User
-from ..submissions import read_for
+from ..attachments import is_first_request, playback
+from ..models import Attachment, Author, Conference, Role, Submission, User
+from ..submissions import attachment_for, read_for
 
 bp = Blueprint("chair", __name__, url_prefix="/chair")
 
@@ -106,6 +107,24 @@ def mark_read(user: User, submission_id: uuid.UUID):
 def mark_recorded(user: User, submission_id: uuid.UUID):
     """Recorded in the conference minutes: this starts the retention clock."""
     return _mark(user, submission_id, "recorded_at", "submission.recorded")
+
+
+@bp.get("/attachments/<uuid:attachment_id>")
+@writes
+@staff_required(Role.CHAIR)
+@unlocked_required
+def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
+    """A voice note or photo, decrypted as it streams, with byte ranges for seeking."""
+    found = db.get(Attachment, attachment_id)
+    if found is None or found.submission_id is None:
+        abort(404)
+    submission = _own_submission(user, found.submission_id)
+    meta = attachment_for(db, user, keys, submission, str(attachment_id),
+                          record=is_first_request())
+    if meta is None:
+        abort(404)
+    db.commit()
+    return playback(found, meta, download=bool(request.args.get("download")))
 
 
 @bp.get("/submissions/<uuid:submission_id>/print")

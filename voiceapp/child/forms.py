@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectMultipleField, StringField
 from wtforms import TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -55,6 +56,10 @@ class HouseForm(FlaskForm):
         max=TEXT_LIMIT, message=_l("That is more than %(n)s characters. Please make it a "
                                    "bit shorter, or record a voice note instead.",
                                    n=f"{TEXT_LIMIT:,}"))])
+
+
+    voice = FileField(_l("Add a voice note"))
+    photo = FileField(_l("Add a photo of a drawing"))
 
 
 class SafetyForm(FlaskForm):

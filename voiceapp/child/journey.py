@@ -7,7 +7,6 @@ hours without a change).
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from datetime import timedelta
@@ -19,7 +18,7 @@ from .. import crypto
 from ..config import settings
 from ..db import db, utcnow
 from ..models import Conference, Draft, Invite, Organisation
-from ..questions import empty_answers
+from ..questions import HOUSES, empty_answers
 
 QUESTIONS = ("child.how", "child.going_well", "child.worries", "child.hopes", "child.safety",
              "child.helper", "child.meeting", "child.sharing")
@@ -76,8 +75,14 @@ class Journey:
         self.draft.expires_at = now + timedelta(seconds=settings().child_session_seconds)
         db.commit()
 
-    def copy_answers(self) -> dict:
-        return copy.deepcopy(self.answers)
+    def all_attachments(self) -> list[dict]:
+        return [meta for house in HOUSES for meta in self.answers[house]["attachments"]]
+
+    def attachment_meta(self, attachment_id: str) -> dict | None:
+        return next((m for m in self.all_attachments() if m["id"] == attachment_id), None)
+
+    def attachment_bytes(self) -> int:
+        return sum(meta.get("size", 0) for meta in self.all_attachments())
 
 
 def next_page(endpoint: str) -> str:

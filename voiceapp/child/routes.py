@@ -11,13 +11,13 @@ import uuid
 from collections.abc import Callable
 from types import SimpleNamespace
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .. import audit
+from .. import attachments, audit
 from ..config import settings
 from ..db import db, utcnow, writes
 from ..invites import InviteState, find_invite, normalise_code, state_of
@@ -29,7 +29,7 @@ from ..questions import (
     SCALE_DECLINED, SCALE_FACES, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS, emoji_map,
     summary_rows,
 )
-from ..security import client_ip, throttle
+from ..security import allow_microphone, client_ip, throttle
 from ..submissions import advocates_for, is_urgent, seal_submission, sent_detail
 from .forms import (
     CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, SendForm, SharingForm,
@@ -53,6 +53,8 @@ def _question_words() -> dict:
         "questions": HOUSE_QUESTIONS,
         "hints": HOUSE_HINTS,
         "limit": TEXT_LIMIT,
+        "max_seconds": settings().max_audio_seconds,
+        "max_bytes": settings().max_file_bytes,
     }
 
 
@@ -124,7 +126,7 @@ def _open_invite(code: str, form: CodeForm):
     if invite is None:
         for rule, key in (("invite:ip", client_ip()), ("invite:ip-hour", client_ip()),
                           ("invite:prefix", prefix)):
-            throttle().failed(rule, key)
+            throttle().count(rule, key)
         form.code.errors = [_("We could not find that code. Check it and try again. If it "
                               "still does not work, ask the person who gave it to you.")]
         return render_template("child/start.html", form=form, resume=False), 400
@@ -174,15 +176,67 @@ def how(journey: Journey):
 
 
 def _house(journey: Journey, house: str):
+    allow_microphone()
     endpoint = QUESTIONS[HOUSES.index(house) + 1]
     saved = journey.answers[house]
     form = HouseForm(data=saved)
     if form.validate_on_submit():
         saved.update(text=(form.text.data or "").strip(), feelings=form.feelings.data,
                      topics=form.topics.data)
+        _remove_attachment(journey, house, request.form.get("remove"))
+        problems = _receive_uploads(journey, house, form)
         journey.save()
-        return redirect(_after_save(endpoint))
-    return _page("child/house.html", journey, form, endpoint, house=house)
+        if not problems:
+            if request.form.get("keep") or request.form.get("remove"):  # stay on the page
+                return redirect(request.full_path.rstrip("?") + "#attachments")
+            return redirect(_after_save(endpoint))
+    return _page("child/house.html", journey, form, endpoint, house=house), \
+        400 if form.errors else 200
+
+
+def _receive_uploads(journey: Journey, house: str, form: HouseForm) -> bool:
+    """Seal any voice note or photo sent with the page into the draft. A refused file gets a
+    kind message on its field; everything else on the page is still saved."""
+    problems = False
+    for field, expected in ((form.voice, "audio"), (form.photo, "image")):
+        upload = field.data
+        if not upload or not upload.filename and not upload.stream.size:
+            continue
+        throttle().check(("upload:session", session.id))
+        throttle().count("upload:session", session.id)
+        if journey.draft is None:
+            journey.save()
+        try:
+            meta = attachments.receive(db, upload, expected, journey.draft.id,
+                                       journey.attachment_bytes())
+        except attachments.UploadProblem as problem:
+            db.rollback()
+            field.errors = [str(problem)]
+            problems = True
+            continue
+        journey.answers[house]["attachments"].append({**meta, "house": house})
+    return problems
+
+
+@bp.get("/attachments/<uuid:attachment_id>")
+@child_journey
+def attachment(journey: Journey, attachment_id):
+    """The child's own recording or photo, to listen to or see before sending."""
+    meta = journey.attachment_meta(str(attachment_id))
+    found = attachments.find(db, meta) if meta else None
+    if found is None or found.draft_id != journey.draft.id:
+        abort(404)
+    return attachments.playback(found, meta)
+
+
+def _remove_attachment(journey: Journey, house: str, attachment_id: str | None) -> None:
+    meta = journey.attachment_meta(attachment_id) if attachment_id else None
+    if meta is None or meta.get("house") != house:
+        return
+    journey.answers[house]["attachments"].remove(meta)
+    found = attachments.find(db, meta)
+    if found is not None and found.draft_id == journey.draft.id:
+        db.delete(found)
 
 
 @bp.route("/going-well", methods=["GET", "POST"])
@@ -332,13 +386,14 @@ def send(journey: Journey):
         "language": str(get_locale()),
         "answers": {**answers, "helper_service_name": service.name if service else ""},
     }
-    attachments = list(db.scalars(select(Attachment).where(
-        Attachment.draft_id == journey.draft.id)))
+    kept = [uuid.UUID(meta["id"]) for meta in journey.all_attachments()]
+    files = list(db.scalars(select(Attachment).where(
+        Attachment.draft_id == journey.draft.id, Attachment.id.in_(kept))))
     try:
         submission = seal_submission(
             db, conference=journey.conference, invite=journey.invite, payload=payload,
             idempotency_key=token, language=str(get_locale()), readers=readers,
-            attachments=attachments, advocacy_service=service,
+            attachments=files, advocacy_service=service,
             started_at=journey.draft.created_at)
         db.delete(journey.draft)
         audit.record(db, "submission.sent", actor=_actor(journey.invite),

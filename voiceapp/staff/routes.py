@@ -91,8 +91,8 @@ def sign_in():
         throttle().check(("sign-in:ip", client_ip()), ("sign-in:account", email))
         user = find_user(email)
         if not check_password(user, form.password.data):
-            throttle().failed("sign-in:ip", client_ip())
-            throttle().failed("sign-in:account", email)
+            throttle().count("sign-in:ip", client_ip())
+            throttle().count("sign-in:account", email)
             audit.record(db, "sign-in.failed", actor="anonymous",
                          subject=f"user:{user.id}" if user else "")
             db.commit()
@@ -118,7 +118,7 @@ def code():
         throttle().check(("code:account", str(user.id)))
         if accept_code(user, form.code.data):
             return redirect(_finish_sign_in(user))
-        throttle().failed("code:account", str(user.id))
+        throttle().count("code:account", str(user.id))
         audit.record(db, "sign-in.code-failed", actor=audit.actor_for(user),
                      subject=f"user:{user.id}")
         db.commit()
@@ -183,7 +183,7 @@ def welcome(token: str):
     throttle().check(("staff-link:ip", client_ip()))
     invite = find_staff_invite(token)
     if invite is None:
-        throttle().failed("staff-link:ip", client_ip())
+        throttle().count("staff-link:ip", client_ip())
         return render_template("staff/link_used.html"), 410
     user = invite.user
     if session.get("enrol_user") != user.id or "enrol_secret" not in session:
@@ -262,7 +262,7 @@ def unlock(user: User):
         try:
             keys = keyring.unlock(user, form.passphrase.data)
         except crypto.WrongPassphrase:
-            throttle().failed("unlock:account", str(user.id))
+            throttle().count("unlock:account", str(user.id))
             audit.record(db, "key.unlock-failed", actor=audit.actor_for(user),
                          subject=f"user:{user.id}")
             db.commit()
@@ -296,7 +296,7 @@ def change_passphrase(user: User):
             try:
                 keyring.change_passphrase(db, user, form.current.data, form.passphrase.data)
             except crypto.WrongPassphrase:
-                throttle().failed("unlock:account", str(user.id))
+                throttle().count("unlock:account", str(user.id))
                 form.current.errors = [_("That passphrase is not right.")]
             else:
                 audit.record(db, "key.passphrase-changed", actor=audit.actor_for(user),
@@ -317,7 +317,7 @@ def replace_key(user: User):
         try:
             old_keys = keyring.unlock(user, form.passphrase.data)
         except crypto.WrongPassphrase:
-            throttle().failed("unlock:account", str(user.id))
+            throttle().count("unlock:account", str(user.id))
             form.passphrase.errors = [_("That passphrase is not right.")]
         else:
             key, private = keyring.create_person_key(db, user, form.passphrase.data)

@@ -1,0 +1,266 @@
+"""Voice notes and photos: receiving them, sealing them into the database, playing them back.
+
+- While an upload arrives, it goes into a :class:`SealedSpool`: a temporary file encrypted
+  under a key that exists only in this process's memory, so neither memory nor disk ever
+  holds the whole file in plain form.
+- Once checked (:mod:`voiceapp.media`), it is sealed in 64 KiB chunks under its own file key
+  (the STREAM construction in :mod:`voiceapp.crypto`) and written chunk by chunk, so memory
+  stays flat whatever the size. The file key, name and type are kept with the answers
+  (sealed in the draft, then in the submission), never in a column.
+- Playing back decrypts only the chunks a byte range needs, so players can seek.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+from flask import Request, Response, request
+from flask_babel import gettext as _
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from . import crypto, media
+from .config import settings
+from .db import database
+from .models import Attachment, AttachmentChunk
+
+SEALED_CHUNK = crypto.CHUNK_SIZE + crypto.TAG_SIZE
+_SPOOL_AD = crypto.context("upload-spool")
+
+
+class SealedSpool(io.RawIOBase):
+    """A writable, then readable and seekable, temporary file sealed under a memory-only key."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()
+        self._key = crypto.random_key()
+        self._header = crypto.new_stream_header()
+        self._sealer: crypto.StreamSealer | None = crypto.StreamSealer(
+            self._key, self._header, _SPOOL_AD)
+        self._chunks = 0
+        self.size = 0
+        self._position = 0
+        self._cached: tuple[int, bytes] | None = None
+
+    def writable(self) -> bool:
+        return self._sealer is not None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._sealer is None:
+            raise OSError("the spool is sealed")
+        for chunk in self._sealer.feed(bytes(data)):
+            self._file.write(chunk)
+            self._chunks += 1
+        self.size += len(data)
+        return len(data)
+
+    def _finish(self) -> None:
+        if self._sealer is not None:
+            self._file.write(self._sealer.finish())
+            self._chunks += 1
+            self._sealer = None
+
+    def _chunk(self, index: int) -> bytes:
+        if self._cached is None or self._cached[0] != index:
+            self._file.seek(index * SEALED_CHUNK)
+            sealed = self._file.read(SEALED_CHUNK)
+            self._cached = (index, crypto.decrypt_chunk(
+                sealed, index, index == self._chunks - 1, self._key, self._header, _SPOOL_AD))
+        return self._cached[1]
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._finish()
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        self._finish()
+        end = self.size if size is None or size < 0 else min(self.size, self._position + size)
+        parts = []
+        while self._position < end:
+            index, offset = divmod(self._position, crypto.CHUNK_SIZE)
+            piece = self._chunk(index)[offset:offset + end - self._position]
+            parts.append(piece)
+            self._position += len(piece)
+        return b"".join(parts)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def pieces(self) -> Iterator[bytes]:
+        """The whole file, from the start, one chunk at a time."""
+        self.seek(0)
+        for index in range(self._chunks):
+            yield self._chunk(index)
+
+    def close(self) -> None:
+        self._file.close()
+        self._cached = None
+        super().close()
+
+
+class UploadRequest(Request):
+    """Flask's request, with every uploaded file spooled sealed instead of in plain text."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None,
+                         content_length=None):
+        return SealedSpool()
+
+
+# ---------------------------------------------------------------------------------------
+# Receiving
+
+
+class UploadProblem(ValueError):
+    """A file we will not keep, with a kind message; nothing already saved is touched."""
+
+
+TOO_BIG = "too-big"
+
+
+def attachment_context(attachment_id: uuid.UUID) -> bytes:
+    return crypto.context("attachment", attachment=attachment_id)
+
+
+def receive(tx: Session, upload: FileStorage, expected: str, draft_id: uuid.UUID,
+            already_stored: int) -> dict:
+    """Check an uploaded voice note ("audio") or photo ("image"), seal it into ``tx`` for the
+    draft, and return what the answers keep about it (its file key included)."""
+    spool = upload.stream
+    if not isinstance(spool, SealedSpool):  # pragma: no cover - UploadRequest makes these
+        raise UploadProblem(_("That file could not be read. Please try again."))
+    limits = settings()
+    if spool.size > limits.max_file_bytes:
+        raise UploadProblem(_("That file is too big. Files can be up to %(mb)s MB.",
+                              mb=limits.max_file_bytes // (1024 * 1024)))
+    if already_stored + spool.size > limits.max_draft_attachment_bytes:
+        raise UploadProblem(_("You have added as many files as we can keep. Remove one "
+                              "to add another."))
+    spool.seek(0)
+    container = media.sniff(spool.read(64))
+    try:
+        if expected == "audio":
+            if container not in media.AUDIO_KINDS:
+                raise media.MediaProblem(media.NOT_AUDIO)
+            seconds = media.audio_seconds(container, spool)
+            if seconds > limits.max_audio_seconds + 1:
+                raise UploadProblem(_("That recording is longer than %(minutes)s minutes. "
+                                      "Please record a shorter one.",
+                                      minutes=limits.max_audio_seconds // 60))
+            kind, pieces = media.AUDIO_KINDS[container], spool.pieces()
+            meta = {"seconds": round(seconds)}
+        else:
+            if container not in ("jpeg", "png", "webp", "heic"):
+                raise media.MediaProblem(media.NOT_IMAGE)
+            data, kind = media.clean_image(spool)
+            pieces, meta = iter([data]), {}
+    except media.MediaProblem as problem:
+        raise UploadProblem(str(problem)) from None
+    attachment, key, size = store(tx, pieces, draft_id)
+    name = "voice-note" if kind.kind == "audio" else "drawing"
+    return {"id": str(attachment.id), "key": base64.b64encode(key).decode(),
+            "kind": kind.kind, "type": kind.mime, "name": f"{name}.{kind.extension}",
+            "size": size, **meta}
+
+
+def store(tx: Session, pieces: Iterator[bytes], draft_id: uuid.UUID | None
+          ) -> tuple[Attachment, bytes, int]:
+    """Seal ``pieces`` under a new file key, writing each chunk as it is sealed."""
+    key = crypto.random_key()
+    attachment = Attachment(id=uuid.uuid4(), draft_id=draft_id,
+                            stream_header=crypto.new_stream_header())
+    tx.add(attachment)
+    tx.flush()
+    sealer = crypto.StreamSealer(key, attachment.stream_header,
+                                 attachment_context(attachment.id))
+    seq, size = 0, 0
+
+    def write(chunk: bytes) -> None:
+        nonlocal seq
+        tx.execute(insert(AttachmentChunk), [{"attachment_id": attachment.id, "seq": seq,
+                                              "data": chunk}])
+        seq += 1
+
+    for piece in pieces:
+        size += len(piece)
+        for chunk in sealer.feed(piece):
+            write(chunk)
+    write(sealer.finish())
+    attachment.chunk_count, attachment.size = seq, size
+    return attachment, key, size
+
+
+# ---------------------------------------------------------------------------------------
+# Playing back
+
+
+def _chunks(engine: Engine, attachment_id: uuid.UUID, first: int,
+            last: int) -> Iterator[bytes]:
+    """Sealed chunks ``first``..``last`` read one by one on a connection of their own (the
+    response streams after the request, and its session, have ended)."""
+    with engine.connect() as connection:
+        for seq in range(first, last + 1):
+            yield connection.scalar(select(AttachmentChunk.data).where(
+                AttachmentChunk.attachment_id == attachment_id, AttachmentChunk.seq == seq))
+
+
+def playback(attachment: Attachment, meta: dict, download: bool = False) -> Response:
+    """The decrypted file (or the byte range asked for), never cached, safe to embed."""
+    key = base64.b64decode(meta["key"])
+    size, header, context = attachment.size, attachment.stream_header, \
+        attachment_context(attachment.id)
+    byte_range = request.range.range_for_length(size) if request.range and size else None
+    start, stop = byte_range if byte_range else (0, size)
+    first = start // crypto.CHUNK_SIZE
+    last = max(first, (stop - 1) // crypto.CHUNK_SIZE) if size else 0
+    count, engine, attachment_id = attachment.chunk_count, database().engine, attachment.id
+
+    def body() -> Iterator[bytes]:
+        position = first * crypto.CHUNK_SIZE
+        for index, sealed in enumerate(_chunks(engine, attachment_id, first, last),
+                                       start=first):
+            if sealed is None:
+                raise crypto.DecryptionError(f"chunk {index} is missing")
+            plain = crypto.decrypt_chunk(sealed, index, index == count - 1, key, header, context)
+            yield plain[max(0, start - position):stop - position]
+            position += len(plain)
+
+    response = Response(body(), status=206 if byte_range else 200, mimetype=meta["type"],
+                        direct_passthrough=True)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Content-Length"] = str(stop - start)
+    if byte_range:
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    disposition = "attachment" if download else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{meta["name"]}"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def is_first_request() -> bool:
+    """A player's first request for a file (not a later seek): the one to audit."""
+    return request.range is None or request.range.ranges[0][0] == 0
+
+
+def find(tx: Session, meta: dict) -> Attachment | None:
+    try:
+        return tx.get(Attachment, uuid.UUID(meta["id"]))
+    except (KeyError, ValueError):
+        return None
