@@ -50,7 +50,13 @@
     update();
   });
 
-  /* Read aloud with the browser's own voice, if the child asked for it. */
+  /* Read aloud with the browser's own voice: offered only where the browser can speak, and
+     shown on every page once the child asks for it. */
+  if ("speechSynthesis" in window) {
+    Array.prototype.forEach.call(doc.querySelectorAll("[data-needs-speech]"), function (el) {
+      el.hidden = false;
+    });
+  }
   var reader = doc.querySelector(".read-aloud");
   if (reader && "speechSynthesis" in window && body.getAttribute("data-read-aloud") === "1") {
     reader.hidden = false;

@@ -44,15 +44,19 @@ def _browser_is_there():
         pytest.fail(f"VOICEAPP_REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
 
 
+CHROMIUM_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def browser_launch_args_for(*extra: str) -> dict:
+    """Launch options for Debian's Chromium, plus per-browser flags (e.g. a fake mic file)."""
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS + list(extra)}
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"],
-    }
+    return {**browser_type_launch_args, **browser_launch_args_for()}
 
 
 @pytest.fixture(scope="session")
