@@ -1,0 +1,66 @@
+"""The scale-out set-up: several app servers sharing PostgreSQL and Redis.
+
+Limits on guessing must hold across servers, so with Redis two app instances share one
+allowance. Sessions and drafts live in the database, so a child can move between servers.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from .conftest import NO_REDIS, REDIS_URL, make_app
+from .people import Child
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        pytest.skip(NO_REDIS)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    return REDIS_URL
+
+
+@pytest.fixture
+def two_servers(database_url, tmp_path, redis_url):
+    apps = [make_app(database_url, tmp_path / f"server{n}", redis_url=redis_url)
+            for n in (1, 2)]
+    yield apps
+    redis.Redis.from_url(redis_url).flushdb()
+    for app in apps:
+        app.extensions["voiceapp.db"].engine.dispose()
+
+
+@pytest.mark.redis
+def test_guessing_limits_are_shared_between_servers(two_servers):
+    one, two = (app.test_client() for app in two_servers)
+    statuses = [(one if n % 2 else two).get(f"/i/ZZZZZZZZZZ{n % 8 + 2}{n // 8 + 2}").status_code
+                for n in range(12)]
+    assert statuses[:10] == [400] * 10
+    assert statuses[10:] == [429, 429]
+    health = two.get("/healthz").get_json()
+    assert health == {"database": "up", "rate_limits": "up"}
+
+
+@pytest.mark.redis
+def test_a_child_can_move_between_servers_mid_journey(two_servers):
+    first, second = two_servers
+    import json
+    demo = json.loads(first.test_cli_runner().invoke(args=["demo", "--json"]).output)
+    child = Child(first.test_client(), demo["invites"][0]["code"])
+    child.tells(worries="started on server one")
+    cookie = child.client.get_cookie("voiceapp").value
+    moved = Child(second.test_client(), child.code)
+    moved.client.set_cookie("voiceapp", cookie)
+    moved.opens("/check")
+    assert "started on server one" in moved.sees
+    assert moved.sends().request.path == "/sent"
+
+
+def test_an_unreachable_rate_limit_store_refuses_rather_than_allows(database_url, tmp_path,
+                                                                     demo):
+    app = make_app(database_url, tmp_path / "broken", redis_url="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    assert client.get("/i/ABCDEFGHJKMN").status_code == 429
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["rate_limits"] == "down"
