@@ -12,7 +12,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
-from . import audit, auth, invites, keyring, retention
+from . import audit, auth, crypto, invites, keyring, retention, submissions
 from .config import settings
 from .db import Base, upgrade_schema, write_transaction
 from .models import (
@@ -193,6 +193,32 @@ def audit_verify() -> None:
     click.echo(f"The audit log is intact ({total} events).")
 
 
+@click.command("recovery-reseal")
+@click.option("--email", required=True, help="The chair who needs access.")
+@with_appcontext
+def recovery_reseal(email: str) -> None:
+    """Let a chair read what they cannot open yet (lost passphrase, new chair), using the
+    offline recovery key, typed or pasted when asked (never given on the command line)."""
+    text = click.prompt("Recovery key", hide_input=True)
+    try:
+        private = crypto.parse_recovery_key(text)
+    except ValueError as problem:
+        raise click.ClickException(str(problem)) from None
+    with write_transaction() as tx:
+        user = tx.scalar(select(User).where(User.email == auth.normalise_email(email)))
+        if user is None or user.role != Role.CHAIR:
+            raise click.ClickException(f"{email} is not a chair here.")
+        try:
+            count = submissions.reseal_with_recovery_key(tx, user, private)
+        except LookupError:
+            raise click.ClickException(f"{email} must sign in and create a key first.") from None
+        except crypto.DecryptionError:
+            raise click.ClickException("That is not this organisation's recovery key.") from None
+        audit.record(tx, "submissions.resealed", actor="system:recovery",
+                     subject=f"user:{user.id}", count=count)
+    click.echo(f"{user.name} can now open {count} more submissions.")
+
+
 @click.command("purge")
 @with_appcontext
 def purge() -> None:
@@ -204,5 +230,6 @@ def purge() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, demo, recovery_key, create_user, audit_verify, purge):
+    for command in (init_db, demo, recovery_key, recovery_reseal, create_user, audit_verify,
+                    purge):
         app.cli.add_command(command)

@@ -241,34 +241,49 @@ def _stream_nonce(header: bytes, index: int, last: bool) -> bytes:
 class StreamSealer:
     """Encrypt a stream that arrives in pieces of any size, in chunks of CHUNK_SIZE.
 
-    :meth:`feed` returns the chunks that are complete, :meth:`finish` the last one. A chunk is
-    only sealed once more data proves it is not the last, so at most one chunk (plus the
-    piece being fed) is ever held in memory.
+    :meth:`feed` returns the chunks that are complete, :meth:`finish` the last one. A full
+    chunk is only sealed once more data proves it is not the last, so at most one chunk
+    (plus a partial one) is ever held; whole chunks are sealed straight from the piece
+    they arrived in, without copying.
     """
 
     def __init__(self, key: bytes, header: bytes, ad: bytes) -> None:
         self._aead = AESGCM(key)
         self._header = header
         self._ad = ad
-        self._buffer = bytearray()
+        self._partial = bytearray()
+        self._pending: bytes | memoryview | None = None
         self._index = 0
 
-    def _seal(self, chunk: bytes, last: bool) -> bytes:
+    def _seal(self, chunk, last: bool) -> bytes:
         sealed = self._aead.encrypt(_stream_nonce(self._header, self._index, last), chunk,
                                     self._ad)
         self._index += 1
         return sealed
 
     def feed(self, piece: bytes) -> list[bytes]:
-        self._buffer += piece
-        sealed = []
-        while len(self._buffer) > CHUNK_SIZE:
-            sealed.append(self._seal(bytes(self._buffer[:CHUNK_SIZE]), last=False))
-            del self._buffer[:CHUNK_SIZE]
+        sealed: list[bytes] = []
+        view, position = memoryview(piece), 0
+        while position < len(view):
+            if self._pending is not None:  # more data follows it, so it is not the last
+                sealed.append(self._seal(self._pending, last=False))
+                self._pending = None
+            if not self._partial and len(view) - position >= CHUNK_SIZE:
+                self._pending = view[position:position + CHUNK_SIZE]
+                position += CHUNK_SIZE
+                continue
+            take = min(CHUNK_SIZE - len(self._partial), len(view) - position)
+            self._partial += view[position:position + take]
+            position += take
+            if len(self._partial) == CHUNK_SIZE:
+                self._pending = bytes(self._partial)
+                self._partial.clear()
         return sealed
 
     def finish(self) -> bytes:
-        return self._seal(bytes(self._buffer), last=True)
+        """Seal the last chunk (a pending full chunk, or whatever is left, even nothing)."""
+        last = self._pending if self._pending is not None else bytes(self._partial)
+        return self._seal(last, last=True)
 
 
 def encrypt_stream(pieces: Iterable[bytes], key: bytes, header: bytes,

@@ -57,6 +57,11 @@ def create_person_key(tx: Session, user: User,
     return key, private
 
 
+def retire_keys(tx: Session, user: User) -> None:
+    """Stop sealing to ``user``'s keys (a forgotten passphrase); they make a new one next."""
+    _retire_active(tx, user_id=user.id)
+
+
 def create_recovery_key(tx: Session, organisation: Organisation) -> tuple[RecipientKey, str]:
     """A new organisation recovery key. Returns the key and its private half, as text to
     write down or print once; nothing here can show it again."""
@@ -169,3 +174,4 @@ def recipients_for(tx: Session, conference: Conference,
     keys += [active_key(tx, user.id, conference.organisation_id) for user in also]
     unique = {key.id: key for key in keys if key is not None}
     return [crypto.Recipient(key.id, key.public_key) for key in unique.values()]
+

@@ -169,3 +169,28 @@ def attachment_for(tx: Session, reader: User, keys: dict[str, bytes], submission
         audit.record(tx, "attachment.opened", actor=audit.actor_for(reader),
                      subject=f"attachment:{attachment_id}", submission=str(submission.id))
     return meta
+
+
+def reseal_with_recovery_key(tx: Session, user: User, recovery_private: bytes) -> int:
+    """Give ``user`` their own wrapped key for every submission of the conferences they chair
+    that they cannot open yet (a lost passphrase, a new chair, sent before they had a key),
+    using the organisation's offline recovery key. Returns how many were resealed."""
+    recovery_id = crypto.key_id_of(crypto.public_key_of(recovery_private))
+    mine = keyring.active_key(tx, user.id, user.organisation_id)
+    if mine is None:
+        raise LookupError("this person has no key yet")
+    recipient = crypto.Recipient(mine.id, mine.public_key)
+    count = 0
+    submissions = tx.scalars(select(Submission).join(Conference).where(
+        Conference.chair_id == user.id, Conference.organisation_id == user.organisation_id))
+    for submission in submissions:
+        wrapped = {w.recipient_key_id: w for w in submission.wrapped_keys}
+        if mine.id in wrapped or recovery_id not in wrapped:
+            continue
+        context = submission_context(submission.id, submission.conference_id)
+        content_key = crypto.unwrap_content_key(wrapped[recovery_id].wrapped, recovery_id,
+                                                recovery_private, context)
+        tx.add(WrappedKey(submission_id=submission.id, recipient_key_id=mine.id,
+                          wrapped=crypto.wrap_content_key(content_key, recipient, context)))
+        count += 1
+    return count

@@ -319,6 +319,21 @@ def reset_authenticator(user: User, person_id: int):
     return render_template("admin/staff_link.html", user=user, person=person, link=link)
 
 
+@bp.post("/staff/<int:person_id>/reset-key")
+@coordinator_only
+def reset_key(user: User, person_id: int):
+    """A forgotten passphrase: the person makes a new key at their next sign-in, and the
+    recovery key (``flask recovery-reseal``) gives them back what was sent before."""
+    person = _own(User, user, person_id)
+    if person.role not in (Role.CHAIR, Role.ADVOCATE):
+        abort(400)
+    keyring.retire_keys(db, person)
+    end_sessions_of(db, person.id)  # and with their sessions, every unlocked copy
+    _record(user, "staff.key-reset", f"user:{person.id}")
+    db.commit()
+    return render_template("admin/key_reset.html", user=user, person=person)
+
+
 # ---------------------------------------------------------------------------------------
 # Settings and advocacy services
 
