@@ -46,7 +46,7 @@ def offered_locales() -> list[str]:
             chosen = db.scalar(select(Organisation.languages).order_by(Organisation.id).limit(1))
         except SQLAlchemyError:  # the error page must still render when the database is down
             chosen = None
-        wanted = set(chosen.split(",")) | {available[0]} if chosen else set(available)
+        wanted = set(available) if chosen is None else set(chosen.split(",")) | {available[0]}
         g.offered_locales = [code for code in available if code in wanted]
     return g.offered_locales
 
