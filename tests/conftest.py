@@ -28,8 +28,6 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-for-tests-0123456789"
 
 
 def pytest_configure(config) -> None:
-    from babel.messages.frontend import compile_catalog  # noqa: F401 - fail early if missing
-
     _compile_translations()
 
 

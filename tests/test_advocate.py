@@ -13,7 +13,7 @@ from voiceapp.models import Invite, Submission
 
 from .conftest import add_staff
 from .evidence import audit_actions, raw_database_contains
-from .people import Advocate, Child
+from .people import Advocate
 
 SHARED = "words-the-child-shared-8080"
 

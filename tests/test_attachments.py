@@ -111,7 +111,7 @@ def test_players_can_seek_with_byte_ranges(database_url, tmp_path):
     assert response.data == big[start:end + 1]
     tail = chair.client.get(url, headers={"Range": "bytes=-100"})
     assert tail.data == big[-100:]
-    assert audit_actions(app).count("attachment.opened") == 0  # seeks are not new openings
+    assert audit_actions(app).count("attachment.opened") == 1  # seeks are not new openings
     download = chair.client.get(url + "?download=1")
     assert download.headers["Content-Disposition"] == 'attachment; filename="voice-note.ogg"'
 

@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 
-from flask import Request, Response, request
+from flask import Request, Response, request, session
 from flask_babel import gettext as _
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
@@ -224,13 +224,16 @@ def _chunks(engine: Engine, attachment_id: uuid.UUID, first: int,
 def playback(attachment: Attachment, meta: dict, download: bool = False) -> Response:
     """The decrypted file (or the byte range asked for), never cached, safe to embed."""
     key = base64.b64decode(meta["key"])
-    size, header, context = attachment.size, attachment.stream_header, \
+    # The length comes from the sealed details, never from the row: a shortened row would
+    # otherwise skip the last chunk, and with it the check that nothing was cut off.
+    size, header, context = int(meta["size"]), attachment.stream_header, \
         attachment_context(attachment.id)
     byte_range = request.range.range_for_length(size) if request.range and size else None
     start, stop = byte_range if byte_range else (0, size)
     first = start // crypto.CHUNK_SIZE
     last = max(first, (stop - 1) // crypto.CHUNK_SIZE) if size else 0
-    count, engine, attachment_id = attachment.chunk_count, database().engine, attachment.id
+    count = max(1, -(-size // crypto.CHUNK_SIZE))
+    engine, attachment_id = database().engine, attachment.id
 
     def body() -> Iterator[bytes]:
         position = first * crypto.CHUNK_SIZE
@@ -254,9 +257,15 @@ def playback(attachment: Attachment, meta: dict, download: bool = False) -> Resp
     return response
 
 
-def is_first_request() -> bool:
-    """A player's first request for a file (not a later seek): the one to audit."""
-    return request.range is None or request.range.ranges[0][0] == 0
+def first_opening(attachment_id) -> bool:
+    """True the first time this session opens this file: the one to audit, whatever byte
+    range the player asks for."""
+    opened = session.setdefault("opened_files", [])
+    if str(attachment_id) in opened:
+        return False
+    opened.append(str(attachment_id))
+    session.modified = True
+    return True
 
 
 def find(tx: Session, meta: dict) -> Attachment | None:

@@ -1,6 +1,9 @@
 """The audit log: append-only and hash-chained, so an edited or deleted line is detectable.
 
-Each event's hash covers its own fields and the hash of the event before it. ``prev_hash`` is
+Each event's hash covers its own fields and the hash of the event before it, and is an HMAC
+under a key derived from the instance secret, which is not in the database: someone who can
+write to the database cannot edit a line and quietly recompute the chain after it. (Keep the
+instance secret: a new one cannot verify the old chain.) ``prev_hash`` is
 unique, so two servers appending at once cannot fork the chain: one of them waits (SQLite's
 write lock, PostgreSQL's advisory lock) and the unique index is the last line of defence.
 Events name people and records by id and never carry anything a child said.
@@ -9,12 +12,14 @@ Events name people and records by id and never carry anything a child said.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .auth import instance_key
 from .db import utcnow
 from .models import AuditEvent, User
 
@@ -26,7 +31,7 @@ def _digest(prev_hash: str, at: datetime, actor: str, action: str, subject: str,
             detail: str) -> str:
     line = json.dumps([prev_hash, at.isoformat(timespec="microseconds"), actor, action,
                        subject, detail], separators=(",", ":"))
-    return hashlib.sha256(line.encode()).hexdigest()
+    return hmac.new(instance_key("audit-chain"), line.encode(), hashlib.sha256).hexdigest()
 
 
 def actor_for(user: User | None) -> str:

@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import crypto
@@ -129,11 +129,21 @@ def accept_code(user: User, code: str, secret: str | None = None) -> bool:
     now_step = int(time.time()) // TOTP_STEP
     for step in (now_step - 1, now_step, now_step + 1):
         if hmac.compare_digest(totp.at(step * TOTP_STEP), code):
-            if user.totp_last_step is not None and step <= user.totp_last_step:
-                return False  # already used: a replayed or shoulder-surfed code
-            user.totp_last_step = step
-            return True
+            return _use_step(user, step)
     return False
+
+
+def _use_step(user: User, step: int) -> bool:
+    """Claim a time step for ``user`` once: a single conditional UPDATE, so two requests
+    racing with the same code cannot both win (a replayed or shoulder-surfed code)."""
+    claimed = db.execute(
+        update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None),
+                                                   User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
+    if claimed == 1:
+        user.totp_last_step = step
+        db.flush()
+    return claimed == 1
 
 
 # ---------------------------------------------------------------------------------------

@@ -85,12 +85,21 @@ def active_key(tx: Session, user_id: int | None, organisation_id: int) -> Recipi
 
 
 def unlock(user: User, passphrase: str) -> dict[str, bytes]:
-    """Every private key of ``user``, or :class:`crypto.WrongPassphrase`."""
+    """Every private key of ``user`` that ``passphrase`` opens. The active key must open, or
+    :class:`crypto.WrongPassphrase`; retired keys under a forgotten passphrase are skipped."""
     keys = [k for k in keys_of(user) if k.wrapped_private_key]
-    if not keys:
-        raise LookupError("no keys")
-    return {k.id: crypto.unwrap_private_key(k.wrapped_private_key, passphrase, k.id)
-            for k in keys}
+    active = [k for k in keys if k.retired_at is None]
+    if not active:
+        raise LookupError("no active key")
+    opened = {}
+    for key in keys:
+        try:
+            opened[key.id] = crypto.unwrap_private_key(key.wrapped_private_key, passphrase,
+                                                       key.id)
+        except crypto.WrongPassphrase:
+            if key.retired_at is None:
+                raise
+    return opened
 
 
 def change_passphrase(tx: Session, user: User, old: str, new: str) -> None:

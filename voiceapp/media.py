@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from dataclasses import dataclass
 from typing import IO
 
@@ -29,7 +30,7 @@ try:  # HEIC photos from iPhones, when the optional decoder is installed
 except ImportError:  # pragma: no cover - depends on the platform's wheels
     HEIC = False
 
-MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_PIXELS = 30_000_000
 LONGEST_SIDE = 3000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
@@ -62,6 +63,8 @@ _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}
 NOT_AUDIO = _l("That file is not a voice note we can play. Try recording again, or choose a "
                "different file.")
 NOT_IMAGE = _l("That file is not a photo we can open. Try taking the photo again.")
+TOO_MANY_PIXELS = _l("That photo is too big for us to open. Try taking it again with a "
+                     "lower camera setting.")
 BROKEN = _l("That file seems to be broken or only partly sent. Please try again.")
 
 
@@ -205,15 +208,23 @@ def clean_image(stream: IO[bytes]) -> tuple[bytes, Kind]:
     """Decode, turn upright, shrink if huge, and re-encode without any metadata."""
     stream.seek(0)
     try:
-        with Image.open(stream) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(stream)
+        with image:
             source_format = image.format
             if source_format not in IMAGE_KINDS and not (HEIC and source_format == "HEIF"):
                 raise MediaProblem(NOT_IMAGE)
+            if image.width * image.height > MAX_IMAGE_PIXELS:  # checked before decoding
+                raise MediaProblem(TOO_MANY_PIXELS)
+            image.draft("RGB", (LONGEST_SIDE, LONGEST_SIDE))  # JPEG: decode at a smaller scale
             image.load()
             upright = ImageOps.exif_transpose(image)
     except MediaProblem:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise MediaProblem(TOO_MANY_PIXELS) from None
+    except UnidentifiedImageError:
         raise MediaProblem(NOT_IMAGE) from None
     except Exception:  # noqa: BLE001 - truncated or corrupt data
         raise MediaProblem(BROKEN) from None

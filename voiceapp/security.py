@@ -29,7 +29,8 @@ CSP = "; ".join([
 
 csrf = CSRFProtect()
 
-# Every limit in one place. Failures count; a success does not use up anyone's allowance.
+# Every limit in one place. Each attempt is counted before the work is done, so parallel
+# requests cannot overshoot a limit.
 LIMITS: dict[str, RateLimitItem] = {
     "sign-in:account": parse("5/minute"),
     "sign-in:ip": parse("5/minute"),
@@ -40,6 +41,7 @@ LIMITS: dict[str, RateLimitItem] = {
     "invite:prefix": parse("10/hour"),
     "staff-link:ip": parse("10/minute"),
     "upload:session": parse("30/hour"),
+    "session:ip": parse("60/minute"),
 }
 
 
@@ -50,32 +52,36 @@ class Throttled(Exception):
 class Throttle:
     """Moving-window limits, in Redis when configured (shared by every server), else memory.
 
-    If the store is unreachable, the answer is "not allowed": guessing must never become
-    unlimited because a cache is down.
+    Without Redis each worker process counts on its own, so several workers multiply every
+    limit: set VOICEAPP_REDIS_URL whenever more than one process serves. If the store is
+    unreachable the answer is "not allowed": guessing never becomes unlimited because a
+    cache is down.
     """
 
     def __init__(self, redis_url: str | None) -> None:
         self.storage = storage_from_string(redis_url or "memory://")
         self.limiter = MovingWindowRateLimiter(self.storage)
 
-    def allows(self, rule: str, *key: str) -> bool:
+    def hit(self, rule: str, *key: str) -> bool:
+        """Count one attempt, atomically; False if it is over the limit."""
         try:
-            return self.limiter.test(LIMITS[rule], rule, *key)
+            return self.limiter.hit(LIMITS[rule], rule, *key)
         except Exception:  # noqa: BLE001 - an unreachable store fails closed
             return False
 
-    def count(self, rule: str, *key: str) -> None:
-        """Use up one of the allowance (failures, and uploads, count; successes do not)."""
-        try:
-            self.limiter.hit(LIMITS[rule], rule, *key)
-        except Exception:  # noqa: BLE001 - recorded as best we can; allows() fails closed
-            pass
-
     def check(self, *rules: tuple[str, ...]) -> None:
-        """Raise :class:`Throttled` if any (rule, *key) has used up its allowance."""
+        """Count an attempt against every (rule, *key); raise :class:`Throttled` if any is
+        used up."""
         for rule, *key in rules:
-            if not self.allows(rule, *key):
+            if not self.hit(rule, *key):
                 raise Throttled(rule)
+
+    def forgive(self, rule: str, *key: str) -> None:
+        """Start a key's count again (after a complete, successful sign-in)."""
+        try:
+            self.limiter.clear(LIMITS[rule], rule, *key)
+        except Exception:  # noqa: BLE001 - at worst the person waits a minute
+            pass
 
     def is_up(self) -> bool:
         try:

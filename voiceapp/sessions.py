@@ -29,6 +29,7 @@ from werkzeug.datastructures import CallbackDict
 from . import crypto
 from .db import db, release_request_session, utcnow, write_transaction
 from .models import WebSession
+from .security import client_ip, throttle
 
 log = logging.getLogger("voiceapp")
 
@@ -142,8 +143,15 @@ class DatabaseSessionInterface(SessionInterface):
             return
         token = session._ensure_token()
         with write_transaction() as tx:
-            row = tx.get(WebSession, session_id(token)) or WebSession(
-                id=session_id(token), created_at=now)
+            row = tx.get(WebSession, session_id(token))
+            if row is None and token == session.stored_token:
+                # Ended while this request ran (sign-out, signed out everywhere, disabled):
+                # it stays ended.
+                response.delete_cookie(name, **cookie)
+                return
+            if row is None and not _may_start_session(session):
+                return
+            row = row or WebSession(id=session_id(token), created_at=now)
             row.data = json.dumps(dict(session), separators=(",", ":"))
             row.user_id = session.get("user_id")
             row.last_seen_at = now
@@ -152,6 +160,17 @@ class DatabaseSessionInterface(SessionInterface):
         if session.token != session.stored_token:
             response.set_cookie(name, token, **cookie)
         response.vary.add("Cookie")
+
+
+_ANONYMOUS_KEYS = {"csrf_token", "lang", "next", "_idle"}
+
+
+def _may_start_session(session: ServerSession) -> bool:
+    """Anonymous visitors (a CSRF token, a language) get a stored session only within a
+    per-address allowance, so a bot cannot fill the table or hold the write lock."""
+    if set(session) - _ANONYMOUS_KEYS:
+        return True
+    return throttle().hit("session:ip", client_ip())
 
 
 def end_sessions_of(tx, user_id: int) -> None:

@@ -85,8 +85,7 @@ def sent_detail(submission: Submission) -> dict:
     if submission.started_at is not None:
         minutes = round((submission.created_at - submission.started_at).total_seconds() / 60)
     return {"conference": submission.conference_id, "author": submission.author,
-            "language": submission.language, "minutes": minutes, "urgent": submission.urgent,
-            "shared_with_advocates": submission.shared_with_advocates}
+            "language": submission.language, "minutes": minutes}
 
 
 class CannotOpen(Exception):

@@ -21,7 +21,7 @@ from ..auth import staff_required
 from ..db import db, utcnow, writes
 from ..invites import InviteState, state_of
 from ..keyring import keys_of, unlocked_required
-from ..attachments import is_first_request, playback
+from ..attachments import first_opening, playback
 from ..models import Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey
 from ..questions import SCALE_DECLINED, TEXT_LIMIT, empty_answers
 from ..submissions import attachment_for, read_for, seal_submission, sent_detail
@@ -122,7 +122,7 @@ def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
         abort(404)
     _own_invite(user, submission.invite_id)
     meta = attachment_for(db, user, keys, submission, str(attachment_id),
-                          record=is_first_request())
+                          record=first_opening(attachment_id))
     if meta is None:
         abort(404)
     db.commit()

@@ -17,7 +17,7 @@ from .. import audit
 from ..auth import staff_required
 from ..db import db, utcnow, writes
 from ..keyring import unlocked_required
-from ..attachments import is_first_request, playback
+from ..attachments import first_opening, playback
 from ..models import Attachment, Author, Conference, Role, Submission, User
 from ..submissions import attachment_for, read_for
 
@@ -120,7 +120,7 @@ def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
         abort(404)
     submission = _own_submission(user, found.submission_id)
     meta = attachment_for(db, user, keys, submission, str(attachment_id),
-                          record=is_first_request())
+                          record=first_opening(attachment_id))
     if meta is None:
         abort(404)
     db.commit()

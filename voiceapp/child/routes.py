@@ -124,9 +124,6 @@ def _open_invite(code: str, form: CodeForm):
                      ("invite:prefix", prefix))
     invite = find_invite(code)
     if invite is None:
-        for rule, key in (("invite:ip", client_ip()), ("invite:ip-hour", client_ip()),
-                          ("invite:prefix", prefix)):
-            throttle().count(rule, key)
         form.code.errors = [_("We could not find that code. Check it and try again. If it "
                               "still does not work, ask the person who gave it to you.")]
         return render_template("child/start.html", form=form, resume=False), 400
@@ -134,6 +131,9 @@ def _open_invite(code: str, form: CodeForm):
     if state is not InviteState.OPEN:
         return render_template("child/closed.html", state=state), 410
     if session.get("invite_id") != invite.id:
+        if session.get("draft_id") and request.method == "GET":
+            # A link (perhaps from another site) must not throw away unsent answers: ask.
+            return render_template("child/switch.html", form=CodeForm(data={"code": code}))
         if session.get("invite_id"):
             forget_drafts_of_session()
             db.commit()
@@ -203,7 +203,6 @@ def _receive_uploads(journey: Journey, house: str, form: HouseForm) -> bool:
         if not upload or not upload.filename and not upload.stream.size:
             continue
         throttle().check(("upload:session", session.id))
-        throttle().count("upload:session", session.id)
         if journey.draft is None:
             journey.save()
         try:
@@ -459,6 +458,8 @@ def leave():
     with this address, so Back does not return to the journey.
     """
     exit_url = _exit_url()
+    if request.headers.get("Sec-Fetch-Site", "none") not in ("same-origin", "none"):
+        return redirect(exit_url, 303)  # another site cannot end a child's session
     if session.get("invite_id"):
         forget_drafts_of_session()
         db.commit()

@@ -61,7 +61,11 @@ def _start_signed_in_session(user: User, next_url: str | None = None) -> None:
 
 
 def _finish_sign_in(user: User) -> str:
-    """Record the sign-in, start the real session, and say where to go next."""
+    """Record the sign-in, start the real session, and say where to go next. A complete
+    sign-in (password and code) starts the address's and the account's counts again, so
+    an office of colleagues behind one address is not locked out by each other."""
+    throttle().forgive("sign-in:ip", client_ip())
+    throttle().forgive("sign-in:account", user.email)
     next_url = _safe_next(session.get("next"))
     user.last_sign_in_at = utcnow()
     audit.record(db, "sign-in", actor=audit.actor_for(user), subject=f"user:{user.id}")
@@ -91,8 +95,6 @@ def sign_in():
         throttle().check(("sign-in:ip", client_ip()), ("sign-in:account", email))
         user = find_user(email)
         if not check_password(user, form.password.data):
-            throttle().count("sign-in:ip", client_ip())
-            throttle().count("sign-in:account", email)
             audit.record(db, "sign-in.failed", actor="anonymous",
                          subject=f"user:{user.id}" if user else "")
             db.commit()
@@ -118,7 +120,6 @@ def code():
         throttle().check(("code:account", str(user.id)))
         if accept_code(user, form.code.data):
             return redirect(_finish_sign_in(user))
-        throttle().count("code:account", str(user.id))
         audit.record(db, "sign-in.code-failed", actor=audit.actor_for(user),
                      subject=f"user:{user.id}")
         db.commit()
@@ -183,7 +184,6 @@ def welcome(token: str):
     throttle().check(("staff-link:ip", client_ip()))
     invite = find_staff_invite(token)
     if invite is None:
-        throttle().count("staff-link:ip", client_ip())
         return render_template("staff/link_used.html"), 410
     user = invite.user
     if session.get("enrol_user") != user.id or "enrol_secret" not in session:
@@ -262,7 +262,6 @@ def unlock(user: User):
         try:
             keys = keyring.unlock(user, form.passphrase.data)
         except crypto.WrongPassphrase:
-            throttle().count("unlock:account", str(user.id))
             audit.record(db, "key.unlock-failed", actor=audit.actor_for(user),
                          subject=f"user:{user.id}")
             db.commit()
@@ -296,7 +295,6 @@ def change_passphrase(user: User):
             try:
                 keyring.change_passphrase(db, user, form.current.data, form.passphrase.data)
             except crypto.WrongPassphrase:
-                throttle().count("unlock:account", str(user.id))
                 form.current.errors = [_("That passphrase is not right.")]
             else:
                 audit.record(db, "key.passphrase-changed", actor=audit.actor_for(user),
@@ -317,7 +315,6 @@ def replace_key(user: User):
         try:
             old_keys = keyring.unlock(user, form.passphrase.data)
         except crypto.WrongPassphrase:
-            throttle().count("unlock:account", str(user.id))
             form.passphrase.errors = [_("That passphrase is not right.")]
         else:
             key, private = keyring.create_person_key(db, user, form.passphrase.data)

@@ -1,0 +1,203 @@
+"""Attacks a hostile reviewer tried, each shown to fail."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import uuid
+
+import pyotp
+import pytest
+from PIL import Image
+from sqlalchemy import delete, func, select, update
+
+from voiceapp import audit, crypto
+from voiceapp.db import write_transaction
+from voiceapp.models import Attachment, AttachmentChunk, AuditEvent, Draft, WebSession
+
+from .conftest import make_app
+from .evidence import audit_actions
+from .people import Chair, Staff
+from .test_attachments import VOICE, sent_attachment_url, started
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        from voiceapp.db import db
+        return db.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_forms_work_over_https_with_secure_cookies_and_no_referer(database_url, tmp_path):
+    """Referrer-Policy: no-referrer means browsers send no Referer: CSRF must not need one."""
+    app = make_app(database_url, tmp_path / "https", secure_cookies=True)
+    demo = json.loads(app.test_cli_runner().invoke(args=["demo", "--json"]).output)
+    client = app.test_client()
+    https = "https://views.example.org"
+    page = client.get("/", base_url=https)
+    token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1]
+    response = client.post("/", base_url=https, data={
+        "csrf_token": token.split('"')[0], "code": demo["invites"][0]["code"]})
+    assert response.status_code == 302 and response.headers["Location"] == "/welcome"
+    assert client.get_cookie("__Host-voiceapp", domain="views.example.org").secure
+
+
+def test_an_authenticator_code_wins_only_once_even_when_sent_in_parallel(app, demo):
+    account = demo["chair"]
+    people = [Staff(app.test_client(), account) for _ in range(5)]  # the account limit
+    for person in people:
+        person.fills_in("/staff/sign-in", {"email": account["email"],
+                                           "password": account["password"]})
+        assert person.page.request.path == "/staff/sign-in/code"
+    code = pyotp.TOTP(account["totp_secret"]).now()
+    barrier, results = threading.Barrier(len(people)), []
+    forms = [{"csrf_token": p.csrf_token(), "code": code} for p in people]
+
+    def submit(person, form):
+        barrier.wait()
+        results.append(person.client.post("/staff/sign-in/code", data=form).status_code)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(people, forms)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [302] + [400] * (len(people) - 1)
+
+
+def test_a_session_ended_during_a_request_stays_ended(app, chair):
+    @app.get("/test/end-my-sessions-midway")
+    def midway():
+        from flask import session
+
+        from voiceapp.db import db
+        db.execute(delete(WebSession))  # sign-out-everywhere, from another request
+        db.commit()
+        session["touched"] = True       # this request still saves its session
+        return "ok"
+
+    chair.signs_in_and_unlocks()
+    chair.client.get("/test/end-my-sessions-midway")
+    assert count(app, WebSession) == 0
+    assert chair.client.get("/chair/").status_code == 302
+
+
+def test_a_chair_can_unlock_again_after_a_key_reset(app, chair, coordinator):
+    coordinator.signs_in()
+    coordinator.opens("/admin/staff")
+    coordinator.posts("/admin/staff/1/reset-key")
+    chair.signs_in()
+    chair.posts("/staff/keys/new", {"passphrase": "my brand new passphrase",
+                                    "confirm": "my brand new passphrase"})
+    chair.signs_out()
+    chair.signs_in()
+    page = chair.unlocks("my brand new passphrase")
+    assert page.status_code == 200 and page.request.path == "/chair/"
+
+
+def test_a_shortened_attachment_row_cannot_cut_a_recording_short(app, demo, child):
+    started(child).adds_file("/worries", "voice", VOICE, "voice.webm", "audio/webm")
+    chair, url = sent_attachment_url(app, demo, child)
+    with app.app_context():
+        from voiceapp.db import db
+        db.execute(update(Attachment).values(size=100, chunk_count=1))
+        db.commit()
+    assert chair.client.get(url).data == VOICE  # the sealed length wins
+    with app.app_context():
+        from voiceapp.db import db
+        last = db.scalar(select(func.max(AttachmentChunk.seq)))
+        db.execute(update(AttachmentChunk).where(AttachmentChunk.seq == last)
+                   .values(data=b"\x00" * 32))
+        db.commit()
+    with pytest.raises(crypto.DecryptionError):
+        chair.client.get(url).data
+
+
+def test_a_photo_with_too_many_pixels_is_refused_before_decoding(app, child):
+    bomb = io.BytesIO()
+    Image.new("1", (6000, 6000)).save(bomb, format="PNG")
+    assert len(bomb.getvalue()) < 200_000
+    started(child)
+    page = child.adds_file("/hopes", "photo", bomb.getvalue(), "drawing.png", "image/png")
+    assert page.status_code == 400
+    assert "too big for us to open" in child.sees
+
+
+def test_rewriting_the_audit_chain_without_the_instance_secret_is_detected(app, child):
+    child.tells(worries="hello")
+    child.sends()
+    with app.app_context(), write_transaction() as tx:
+        events = tx.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        previous = audit.GENESIS
+        for event in events:  # what an attacker with only the database can do
+            if event.action == "submission.sent":
+                event.action = "invite.opened"
+            event.prev_hash = f"x{event.id:063d}"
+        tx.flush()
+        for event in events:
+            line = json.dumps([previous, event.at.isoformat(timespec="microseconds"),
+                               event.actor, event.action, event.subject, event.detail],
+                              separators=(",", ":"))
+            event.prev_hash, event.hash = previous, hashlib.sha256(line.encode()).hexdigest()
+            previous = event.hash
+    with app.app_context(), write_transaction() as tx:
+        assert audit.verify(tx) == events[0].id
+
+
+def test_the_audit_log_keeps_no_safety_score_or_sharing_choice(app, child):
+    child.tells(worries="x", safety=1)
+    child.sends()
+    with app.app_context():
+        from voiceapp.db import db
+        detail = db.scalar(select(AuditEvent.detail).where(
+            AuditEvent.action == "submission.sent"))
+    assert "urgent" not in detail and "shared" not in detail
+
+
+def test_anonymous_visits_cannot_fill_the_session_table(app, demo):
+    client = app.test_client()
+    for _ in range(70):
+        client.delete_cookie("voiceapp")
+        client.get("/")
+    assert count(app, WebSession) <= 60
+
+
+def test_another_site_cannot_end_a_childs_session(app, child):
+    child.tells(worries="still mine")
+    response = child.client.get("/leave", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 303
+    assert count(app, Draft) == 1
+    child.opens("/check")
+    assert "still mine" in child.sees
+    child.client.get("/leave", headers={"Sec-Fetch-Site": "same-origin"})
+    assert count(app, Draft) == 0
+
+
+def test_a_link_to_another_invite_asks_before_dropping_unsent_answers(app, child,
+                                                                      another_child):
+    child.tells(worries="not sent yet")
+    page = child.opens_invite(another_child.code)
+    assert "You have answers you have not sent yet" in child.sees
+    assert count(app, Draft) == 1
+    child.opens("/check")
+    assert "not sent yet" in child.sees
+    child.opens_invite(another_child.code)
+    child.posts("/", {"code": another_child.code})
+    assert child.page.request.path == "/welcome"
+    assert count(app, Draft) == 0
+    assert page.status_code == 200
+
+
+def test_every_first_opening_of_a_file_is_audited_whatever_the_range(app, demo, child):
+    started(child).adds_file("/worries", "voice", VOICE, "voice.webm", "audio/webm")
+    chair, url = sent_attachment_url(app, demo, child)
+    chair.client.get(url, headers={"Range": "bytes=1-"})
+    chair.client.get(url, headers={"Range": "bytes=-10"})
+    chair.client.get(url)
+    assert audit_actions(app).count("attachment.opened") == 1
+    other_session = Chair(app.test_client(), demo["chair"])
+    other_session.signs_in_and_unlocks()
+    other_session.client.get(url, headers={"Range": "bytes=-10"})
+    assert audit_actions(app).count("attachment.opened") == 2
+    assert uuid.UUID(url.rsplit("/", 1)[1])
