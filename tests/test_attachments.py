@@ -351,3 +351,19 @@ def test_every_house_page_offers_a_recorder_and_file_inputs_without_javascript(c
         assert 'enctype="multipart/form-data"' in body
         assert "data-recorder hidden" in body
         assert "Add a voice note" in visible_text(child.page)
+
+
+def test_a_refused_photo_does_not_undo_a_voice_note_sent_with_it(app, child):
+    started(child)
+    child.opens("/worries")
+    form = {"csrf_token": child.csrf_token(), "text": "both at once",
+            "voice": (io.BytesIO(VOICE), "voice.webm", "audio/webm"),
+            "photo": (io.BytesIO(b"GIF89a" + bytes(100)), "x.gif", "image/gif")}
+    page = child.client.post("/worries", data=form, content_type="multipart/form-data")
+    assert page.status_code == 400
+    assert count(app, Attachment) == 1
+    child.opens("/check")
+    assert "Voice note (0:02)" in child.sees and "both at once" in child.sees
+    own = child.client.get(re.search(r'src="(/attachments/[0-9a-f-]+)"',
+                                            child.page.get_data(as_text=True)).group(1))
+    assert own.data == VOICE

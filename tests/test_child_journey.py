@@ -473,3 +473,12 @@ def test_sessions_are_stored_under_a_hash_of_the_cookie(app, child):
         data = json.loads(db.scalar(select(WebSession.data)))
     assert data["kind"] == "child" and "draft" not in json.dumps(data).lower().replace(
         "draft_id", "")
+
+
+def test_a_child_can_send_without_answering_anything(app, child):
+    child.opens_invite()
+    child.starts()
+    child.opens("/check")
+    assert "Send your answers" in child.sees
+    assert child.sends().request.path == "/sent"
+    assert count(app, Submission) == 1

@@ -69,6 +69,13 @@ class Throttle:
         except Exception:  # noqa: BLE001 - an unreachable store fails closed
             return False
 
+    def allows(self, rule: str, *key: str) -> bool:
+        """Whether another attempt would be allowed, without counting one."""
+        try:
+            return self.limiter.test(LIMITS[rule], rule, *key)
+        except Exception:  # noqa: BLE001 - an unreachable store fails closed
+            return False
+
     def check(self, *rules: tuple[str, ...]) -> None:
         """Count an attempt against every (rule, *key); raise :class:`Throttled` if any is
         used up."""

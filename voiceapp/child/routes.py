@@ -29,7 +29,7 @@ from ..questions import (
     SCALE_DECLINED, SCALE_FACES, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS, emoji_map,
     summary_rows,
 )
-from ..security import allow_microphone, client_ip, throttle
+from ..security import Throttled, allow_microphone, client_ip, throttle
 from ..submissions import advocates_for, is_urgent, seal_submission, sent_detail
 from .forms import (
     CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, SendForm, SharingForm,
@@ -120,10 +120,14 @@ def open_link(code: str):
 def _open_invite(code: str, form: CodeForm):
     code = normalise_code(code)
     prefix = code[:4] or "-"
-    throttle().check(("invite:ip", client_ip()), ("invite:ip-hour", client_ip()),
-                     ("invite:prefix", prefix))
+    throttle().check(("invite:ip", client_ip()), ("invite:ip-hour", client_ip()))
+    # Only wrong guesses count against a code's first letters, so guessers spread over many
+    # addresses cannot lock a child out of their own code.
+    if not throttle().allows("invite:prefix", prefix):
+        raise Throttled("invite:prefix")
     invite = find_invite(code)
     if invite is None:
+        throttle().hit("invite:prefix", prefix)
         form.code.errors = [_("We could not find that code. Check it and try again. If it "
                               "still does not work, ask the person who gave it to you.")]
         return render_template("child/start.html", form=form, resume=False), 400
@@ -158,6 +162,8 @@ def welcome(journey: Journey):
     form = WelcomeForm(data={"read_aloud": session.get("read_aloud", False)})
     if form.validate_on_submit():
         session["read_aloud"] = bool(form.read_aloud.data)
+        if not journey.started:
+            journey.save()  # an empty draft: sending is the only thing a child must do
         return redirect(url_for("child.how"))
     sent = db.scalars(select(Submission).where(Submission.invite_id == journey.invite.id)
                       .order_by(Submission.created_at)).all()
@@ -206,10 +212,10 @@ def _receive_uploads(journey: Journey, house: str, form: HouseForm) -> bool:
         if journey.draft is None:
             journey.save()
         try:
-            meta = attachments.receive(db, upload, expected, journey.draft.id,
-                                       journey.attachment_bytes())
+            with db.begin_nested():  # a refused file undoes only itself
+                meta = attachments.receive(db, upload, expected, journey.draft.id,
+                                           journey.attachment_bytes())
         except attachments.UploadProblem as problem:
-            db.rollback()
             field.errors = [str(problem)]
             problems = True
             continue
