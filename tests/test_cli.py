@@ -84,3 +84,21 @@ def test_the_recovery_key_is_printed_once_and_only_its_public_half_is_kept(app, 
     assert len(active) == 1
     assert active[0].public_key == crypto.public_key_of(private)
     assert active[0].wrapped_private_key is None
+
+
+def test_a_backup_is_a_consistent_copy_that_reveals_nothing(app, runner, child, tmp_path):
+    if app.extensions["voiceapp.db"].engine.dialect.name != "sqlite":
+        result = runner.invoke(args=["backup", str(tmp_path / "copy.sqlite3")])
+        assert result.exit_code != 0 and "pg_dump" in result.output
+        return
+    child.tells(worries="backed-up-but-sealed-4242")
+    child.sends()
+    copy = tmp_path / "copy.sqlite3"
+    result = runner.invoke(args=["backup", str(copy)])
+    assert result.exit_code == 0, result.output
+    data = copy.read_bytes()
+    assert data.startswith(b"SQLite format 3") and b"backed-up-but-sealed" not in data
+    import sqlite3
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT count(*) FROM submission").fetchone() == (1,)
+    assert runner.invoke(args=["backup", str(copy)]).exit_code != 0  # never overwrites

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import sqlite3
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -14,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from . import audit, auth, crypto, invites, keyring, retention, submissions
 from .config import settings
-from .db import Base, upgrade_schema, write_transaction
+from .db import Base, database, upgrade_schema, write_transaction
 from .models import (
     AdvocacyService, AuditEvent, Conference, ConferenceKind, Organisation, Role, User,
 )
@@ -219,6 +222,29 @@ def recovery_reseal(email: str) -> None:
     click.echo(f"{user.name} can now open {count} more submissions.")
 
 
+@click.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup(destination: str) -> None:
+    """Copy the SQLite database, consistently, while the app runs (PostgreSQL: pg_dump).
+    Everything a child said is sealed in it, so the copy is as safe as the recovery key."""
+    engine = database().engine
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException("For PostgreSQL, use pg_dump.")
+    if Path(destination).exists():
+        raise click.ClickException(f"{destination} already exists.")
+    source = engine.raw_connection()
+    try:
+        target = sqlite3.connect(destination)
+        with target:
+            source.driver_connection.backup(target)
+        target.close()
+    finally:
+        source.close()
+    os.chmod(destination, 0o600)
+    click.echo(f"Backed up to {destination}.")
+
+
 @click.command("purge")
 @with_appcontext
 def purge() -> None:
@@ -231,5 +257,5 @@ def purge() -> None:
 
 def init_app(app: Flask) -> None:
     for command in (init_db, demo, recovery_key, recovery_reseal, create_user, audit_verify,
-                    purge):
+                    backup, purge):
         app.cli.add_command(command)

@@ -123,8 +123,7 @@ def _set_headers(response: Response) -> Response:
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     microphone = "(self)" if g.get("allow_microphone") else "()"
     headers["Permissions-Policy"] = (
-        f"microphone={microphone}, camera=(), geolocation=(), interest-cohort=(), "
-        "payment=(), usb=()")
+        f"microphone={microphone}, camera=(), geolocation=(), payment=(), usb=()")
     if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     if request.endpoint != "static":
