@@ -181,3 +181,15 @@ def test_other_roles_cannot_use_advocate_pages(app, child, role, request):
 def test_signed_out_people_cannot_use_advocate_pages(app, demo):
     for path in ("/advocate/", "/advocate/children/1", f"/advocate/submissions/{uuid.uuid4()}"):
         assert app.test_client().get(path).headers["Location"] == "/staff/sign-in"
+
+
+def test_an_empty_record_is_not_sent(app, child, advocate):
+    with app.app_context():
+        from voiceapp.db import db
+        db.execute(update(Invite).values(assigned_advocate_id=2))
+        db.commit()
+    advocate.signs_in()
+    page = advocate.records_views(invite_id_of(app, child.code))
+    assert page.status_code == 400
+    assert "Write the child's words or your summary before sending" in advocate.sees
+    assert submission_ids(app) == []

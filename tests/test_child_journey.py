@@ -236,7 +236,7 @@ def test_the_advocate_question_is_only_asked_when_a_service_was_chosen(child):
     assert "Can your advocate see" not in child.sees
     child.answers("/help", helper="service:1")
     child.opens("/sharing")
-    assert "Can your advocate see" in child.sees
+    assert "Can Children's Rights Officer see what you said too?" in child.sees
 
 
 # --------------------------------------------------------------------------- bad input

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import secrets
 import sqlite3
 from datetime import datetime, time, timedelta
@@ -127,8 +128,12 @@ def demo(as_json: bool) -> None:
                                 chair_id=chair.id)
         tx.add(conference)
         tx.flush()
-        codes = [invites.create_invite(tx, conference, label)[1]
-                 for label in ("Demo child A", "Demo child B")]
+        codes = []
+        for label in ("Demo child A", "Demo child B"):
+            invite, code = invites.create_invite(tx, conference, label)
+            audit.record(tx, "invite.created", actor="system:demo",
+                         subject=f"invite:{invite.id}", conference=conference.id)
+            codes.append(code)
     result = {
         "invites": [{"code": invites.display_code(c), "url": f"/i/{c}"} for c in codes],
         "chair": chair_out,
@@ -144,8 +149,9 @@ def demo(as_json: bool) -> None:
     for item in result["invites"]:
         click.echo(f"  code {item['code']}   link http://127.0.0.1:5000{item['url']}")
     click.echo("\nStaff sign in at http://127.0.0.1:5000/staff/sign-in with a password and "
-               "an authenticator code made from the secret (for example: "
-               "python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\").")
+               "an authenticator code made from the secret (add the secret to an "
+               f"authenticator app, or run: {sys.executable} -c \"import pyotp; "
+               "print(pyotp.TOTP('SECRET').now())\").")
     for role in ("chair", "advocate", "coordinator"):
         person = result[role]
         click.echo(f"\n  {role}: {person['email']}\n    password: {person['password']}\n"

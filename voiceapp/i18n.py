@@ -34,7 +34,7 @@ def available_locales() -> list[str]:
 
 def language_name(code: str) -> str:
     """A language's name in that language ("Cymraeg", "العربية"), for a chooser."""
-    name = Locale.parse(code).get_display_name(code) or code
+    name = Locale.parse(code).get_language_name(code) or code
     return name[:1].upper() + name[1:]
 
 

@@ -223,6 +223,7 @@ class Submission(Base):
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     conference: Mapped[Conference] = relationship()
+    invite: Mapped[Invite | None] = relationship()
     wrapped_keys: Mapped[list[WrappedKey]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", passive_deletes=True)
 

@@ -68,6 +68,7 @@ MODES = [
 SCALE_FACES = {0: "😢", 1: "😢", 2: "😟", 3: "😟", 4: "😐", 5: "😐", 6: "😐", 7: "🙂",
                8: "🙂", 9: "😄", 10: "😄"}
 SCALE_DECLINED = "declined"
+LOW_SCORE = 3  # a score this low or lower shows the child who to talk to, and is urgent
 
 HELPER_EMOJI = {"myself": "🙋", "social_worker": "🧑‍💼", "someone_else": "🧡",
                 "not_sure": "🤔", "service": "🤝"}
@@ -89,7 +90,7 @@ ATTEND = [
 
 SHARE_ADVOCATE = [("yes", "👍", _l("Yes")), ("no", "✋", _l("No"))]
 SHARE_PARENTS = [("yes", "👍", _l("Yes")), ("some", "🤏", _l("Some of it")),
-                 ("ask", "🙋", _l("Ask me first"))]
+                 ("ask", "🙋", _l("Ask me first")), ("no", "✋", _l("No"))]
 
 CONFERENCE_KINDS = {"initial": _l("Initial conference"), "review": _l("Review conference")}
 
@@ -139,14 +140,34 @@ class Row:
     urgent: bool = False
 
 
+# The other questions, as asked of the child and as an advocate answers them about the child.
+ASKED = {
+    "safety": (_l("How safe do you feel?"), _l("How safe does the child feel, from 0 to 10?")),
+    "helper": (_l("Who do you want to help you tell the meeting?"), None),
+    "meeting": (_l("Do you want to go to the meeting?"),
+                _l("Does the child want to go to the meeting?")),
+    "share_advocate": (_l("Can your advocate see what you said too?"), None),
+    "share_parents": (_l("Can your parents or carers be told what you said?"),
+                      _l("Can their parents or carers be told what they said?")),
+}
+
+
 def summary_rows(answers: dict, services: dict[int, str], about_child: bool = False) -> list[Row]:
-    """Every question with its answer, in the order the child was asked."""
+    """Every question with its answer, in the order the child was asked (or, for an
+    advocate's record, the questions the advocate answered about the child)."""
     questions = HOUSE_QUESTIONS_ABOUT if about_child else HOUSE_QUESTIONS
     not_answered = str(_l("Not answered"))
+
+    def asked(key: str) -> str | None:
+        child_words, about = ASKED[key]
+        return str(about if about_child else child_words) if (about or not about_child) \
+            else None
+
     rows = []
     for house in HOUSES:
         given = answers.get(house) or {}
-        chips = [f"{emoji_of(FEELINGS, v)} {label_of(FEELINGS, v)}" for v in given.get("feelings", [])]
+        chips = [f"{emoji_of(FEELINGS, v)} {label_of(FEELINGS, v)}"
+                 for v in given.get("feelings", [])]
         chips += [f"{emoji_of(TOPICS, v)} {label_of(TOPICS, v)}" for v in given.get("topics", [])]
         attachments = given.get("attachments", [])
         text = given.get("text", "")
@@ -160,23 +181,23 @@ def summary_rows(answers: dict, services: dict[int, str], about_child: bool = Fa
         safety = str(_l("I don't want to say"))
     else:
         safety = not_answered
-    rows.append(Row("safety", str(_l("How safe do you feel?")), safety,
-                    urgent=isinstance(score, int) and score <= 3))
-    helper = answers.get("helper")
-    if helper == "service":
-        helper_text = services.get(answers.get("helper_service"), "") or answers.get(
-            "helper_service_name", "")
-    else:
-        helper_text = str(HELPERS_FIXED.get(helper, not_answered))
-    if helper == "someone_else" and answers.get("helper_name"):
-        helper_text += f": {answers['helper_name']}"
-    rows.append(Row("helper", str(_l("Who do you want to help you tell the meeting?")),
-                    helper_text))
-    rows.append(Row("meeting", str(_l("Do you want to go to the meeting?")),
+    rows.append(Row("safety", asked("safety"), safety,
+                    urgent=isinstance(score, int) and score <= LOW_SCORE))
+    if not about_child:
+        helper = answers.get("helper")
+        if helper == "service":
+            helper_text = services.get(answers.get("helper_service"), "") or answers.get(
+                "helper_service_name", "")
+        else:
+            helper_text = str(HELPERS_FIXED.get(helper, not_answered))
+        if helper == "someone_else" and answers.get("helper_name"):
+            helper_text += f": {answers['helper_name']}"
+        rows.append(Row("helper", asked("helper"), helper_text))
+    rows.append(Row("meeting", asked("meeting"),
                     label_of(ATTEND, answers.get("attend")) or not_answered))
-    if answers.get("share_advocate"):
-        rows.append(Row("sharing", str(_l("Can your advocate see what you said too?")),
+    if answers.get("share_advocate") and not about_child:
+        rows.append(Row("sharing", asked("share_advocate"),
                         label_of(SHARE_ADVOCATE, answers["share_advocate"])))
-    rows.append(Row("sharing", str(_l("Can your parents or carers be told what you said?")),
+    rows.append(Row("sharing", asked("share_parents"),
                     label_of(SHARE_PARENTS, answers.get("share_parents")) or not_answered))
     return rows

@@ -20,10 +20,9 @@ from . import audit, crypto, keyring
 from .models import (
     AdvocacyService, Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey,
 )
-from .questions import GATHERED, HOUSES, Row, label_of, summary_rows
+from .questions import GATHERED, HOUSES, LOW_SCORE, Row, label_of, summary_rows
 
 PAYLOAD_VERSION = 1
-LOW_SAFETY_SCORE = 3
 
 
 def submission_context(submission_id: uuid.UUID, conference_id: int) -> bytes:
@@ -33,7 +32,7 @@ def submission_context(submission_id: uuid.UUID, conference_id: int) -> bytes:
 def is_urgent(answers: dict) -> bool:
     """A safety score of 3 or less puts the submission at the top of the chair's inbox."""
     score = answers.get("safety")
-    return isinstance(score, int) and score <= LOW_SAFETY_SCORE
+    return isinstance(score, int) and score <= LOW_SCORE
 
 
 def advocates_for(tx: Session, invite: Invite | None, service_id: int | None) -> list[User]:

@@ -20,7 +20,8 @@
     });
     var presses = [];
     doc.addEventListener("keydown", function (event) {
-      if (event.key !== "Shift" || event.repeat) { return; }
+      if (event.key !== "Shift") { presses = []; return; }  /* a capital letter, not an exit */
+      if (event.repeat) { return; }
       var now = Date.now();
       presses = presses.filter(function (t) { return now - t < 5000; });
       presses.push(now);
@@ -138,6 +139,19 @@
   var record = $("record"), stop = $("stop"), timer = $("timer"), player = $("player");
   var review = $("review"), status = $("status");
   var limit = parseInt(box.getAttribute("data-limit"), 10) || 180;
+  /* One obvious way to add a voice note: the phone's own recorder waits behind a link,
+     unless the page came back with a problem on that field. */
+  var fileField = document.querySelector("[data-voice-file]");
+  var showFile = $("show-file");
+  if (fileField && !fileField.classList.contains("has-error")) {
+    fileField.hidden = true;
+    showFile.hidden = false;
+    showFile.addEventListener("click", function () {
+      fileField.hidden = false;
+      showFile.hidden = true;
+      fileInput.focus();
+    });
+  }
   var types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "audio/webm"];
   var mimeType = types.filter(function (t) { return MediaRecorder.isTypeSupported(t); })[0] || "";
   var recorder = null, parts = [], blob = null, started = 0, ticking = null, stream = null;
@@ -186,6 +200,7 @@
     }).catch(function (error) {
       say(error && error.name === "NotAllowedError" ? "denied" : "missing");
       box.querySelector(".actions").hidden = true;
+      if (fileField) { fileField.hidden = false; showFile.hidden = true; }
       fileInput.focus();
     });
   });

@@ -39,6 +39,7 @@ def start_journey(page: Page, url: str, code: str) -> None:
     page.get_by_label("Your code").fill(code)
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("heading", name="Before you start")).to_be_visible()
+    page.wait_for_load_state("load")  # app.js (deferred) has run
 
 
 def test_a_child_walks_the_whole_journey_by_touch(page: Page, live_app, live_demo, check):
@@ -87,7 +88,7 @@ def test_a_child_walks_the_whole_journey_by_touch(page: Page, live_app, live_dem
     page.get_by_role("button", name="Continue").click()
 
     check(page, "sharing")
-    page.get_by_role("group", name="Can your advocate see what you said too?") \
+    page.get_by_role("group", name="Can Children's Rights Officer see what you said too?") \
         .get_by_label("Yes").check()
     page.get_by_label("Ask me first").check()
     page.get_by_role("button", name="Continue").click()
@@ -270,3 +271,16 @@ def test_welsh_and_arabic_pages_have_no_accessibility_problems(page: Page, live_
     check(page, "welcome-ar")
     box = page.locator(".exit-button").bounding_box()
     assert box["x"] > page.viewport_size["width"] / 2 - box["width"], "RTL puts the exit on the right"
+
+
+def test_typing_capital_letters_never_leaves_the_page(page: Page, live_app, live_demo):
+    stub_exit_site(page)
+    start_journey(page, live_app.url, live_demo["invites"][0]["code"])
+    page.get_by_role("button", name="Start").click()
+    page.goto(live_app.url + "/worries")
+    page.get_by_label("Write it here").click()
+    for key in ("Shift+KeyI", "Space", "Shift+KeyM", "KeyR", "Space", "Shift+KeyD",
+                "KeyA", "Space", "Shift+KeyJ"):
+        page.keyboard.press(key)
+    expect(page).to_have_url(live_app.url + "/worries")
+    expect(page.get_by_label("Write it here")).to_have_value("I Mr Da J")

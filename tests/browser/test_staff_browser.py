@@ -54,7 +54,7 @@ def child_sends(page: Page, url: str, code: str, worries: str, helper: str | Non
         page.get_by_role("button", name="Continue").click()
     page.goto(url + "/sharing")
     if share:
-        page.get_by_role("group", name="Can your advocate see what you said too?") \
+        page.get_by_role("group", name="Can Children's Rights Officer see what you said too?") \
             .get_by_role("radio", name=share, exact=True).check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Send").click()
@@ -112,7 +112,7 @@ def test_a_child_records_a_voice_note_and_the_chair_plays_it_back(
     child.get_by_role("button", name="Start").click()
     child.goto(url + "/worries")
     check(child, "recorder")
-    child.get_by_role("button", name="Record").click()
+    child.get_by_role("button", name="Record", exact=True).click()
     expect(child.get_by_role("button", name="Stop")).to_be_visible()
     child.wait_for_timeout(2000)
     child.get_by_role("button", name="Stop").click()

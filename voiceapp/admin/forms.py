@@ -26,7 +26,7 @@ class ConferenceForm(FlaskForm):
         DataRequired(message=_l("Enter the conference reference")),
         Length(max=60, message=_l("Use 60 characters or fewer"))])
     date = DateField(_l("Date"), validators=[
-        DataRequired(message=_l("Enter the date as day, month and year, like 2027-03-14"))])
+        DataRequired(message=_l("Enter the date as year, month and day, like 2027-03-14"))])
     time = TimeField(_l("Start time"), validators=[
         DataRequired(message=_l("Enter the start time, like 10:00"))])
     kind = RadioField(_l("Kind of conference"), default=ConferenceKind.INITIAL,
@@ -67,15 +67,18 @@ class SettingsForm(FlaskForm):
         DataRequired(), URL(require_tld=True, message=_l("Enter a full web address")),
         Regexp(r"^https://", message=_l("The address must start with https://")),
         Length(max=500)])
-    out_of_hours_phone = StringField(_l("Out-of-hours phone number for children"),
-                                     validators=[Length(max=40)])
+    out_of_hours_phone = StringField(_l("Out-of-hours phone number for children"), validators=[
+        Length(max=40), Regexp(r"^[0-9 +()-]*$", message=_l(
+            "Enter a phone number, using only numbers, spaces and + ( ) -"))])
     languages = MultiCheckboxField(_l("Languages offered to children, besides English"))
     retention_days_after_recorded = IntegerField(
         _l("Delete submissions this many days after they are recorded in the minutes"),
-        validators=[DataRequired(), NumberRange(min=1, max=90)])
+        validators=[DataRequired(), NumberRange(min=1, max=90, message=_l(
+            "Days after the minutes must be between 1 and 90"))])
     retention_days_after_meeting = IntegerField(
         _l("Delete everything at the latest this many days after the meeting"),
-        validators=[DataRequired(), NumberRange(min=1, max=90)])
+        validators=[DataRequired(), NumberRange(min=1, max=90, message=_l(
+            "Days after the meeting must be between 1 and 90"))])
 
 
 class ServiceForm(FlaskForm):

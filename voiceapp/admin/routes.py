@@ -54,6 +54,11 @@ def _record(user: User, action: str, subject: str, **detail) -> None:
     audit.record(db, action, actor=audit.actor_for(user), subject=subject, **detail)
 
 
+def _confirm(user: User, title, explanation: list, button, cancel: str):
+    return render_template("components/confirm.html", user=user, title=title,
+                           explanation=explanation, button=button, cancel=cancel)
+
+
 def _people(user: User, role: Role) -> list[User]:
     return list(db.scalars(select(User).where(
         User.organisation_id == user.organisation_id, User.role == role,
@@ -102,7 +107,8 @@ def _conference_form(user: User, conference: Conference | None = None) -> Confer
 
 def _save_conference(user: User, form: ConferenceForm, conference: Conference | None):
     starts_at = datetime.combine(form.date.data, form.time.data, _zone())
-    if conference is None and starts_at <= utcnow():
+    moved = conference is None or starts_at != conference.starts_at
+    if moved and starts_at <= utcnow():
         form.date.errors = [_("The conference must be in the future")]
         return None
     if form.chair.data not in {c.id for c in _people(user, Role.CHAIR)}:
@@ -213,10 +219,16 @@ def invite_card(user: User, invite_id: int):
                            qr=_qr(link, _("QR code that opens the invite")))
 
 
-@bp.post("/invites/<int:invite_id>/revoke")
+@bp.route("/invites/<int:invite_id>/revoke", methods=["GET", "POST"])
 @coordinator_only
 def revoke_invite(user: User, invite_id: int):
     invite = _own(Invite, user, invite_id)
+    if request.method == "GET":
+        return _confirm(user, _("Stop this invite?"), [
+            _("The child will not be able to use this code again. This cannot be undone: you "
+              "would make a new invite instead."),
+            _("Anything they have already sent is kept.")], _("Stop the invite"),
+            url_for("admin.conference", conference_id=invite.conference_id))
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
         _record(user, "invite.revoked", f"invite:{invite.id}")
@@ -277,12 +289,16 @@ def staff(user: User):
         400 if form.errors else 200
 
 
-@bp.post("/staff/<int:person_id>/disable")
+@bp.route("/staff/<int:person_id>/disable", methods=["GET", "POST"])
 @coordinator_only
 def disable(user: User, person_id: int):
     person = _own(User, user, person_id)
     if person.id == user.id:
         abort(400)
+    if request.method == "GET":
+        return _confirm(user, _("Disable %(name)s?", name=person.name), [
+            _("They will be signed out everywhere at once and will not be able to sign in. "
+              "You can enable them again later.")], _("Disable"), url_for("admin.staff"))
     if person.disabled_at is None:
         person.disabled_at = utcnow()
         end_sessions_of(db, person.id)
@@ -302,12 +318,17 @@ def enable(user: User, person_id: int):
     return redirect(url_for("admin.staff"))
 
 
-@bp.post("/staff/<int:person_id>/reset")
+@bp.route("/staff/<int:person_id>/reset", methods=["GET", "POST"])
 @coordinator_only
 def reset_authenticator(user: User, person_id: int):
     """A lost phone: the old authenticator and password stop working at once, and the
     person sets up new ones from a one-time link. Their key and passphrase are unchanged."""
     person = _own(User, user, person_id)
+    if request.method == "GET":
+        return _confirm(user, _("Give %(name)s a new sign-in link?", name=person.name), [
+            _("Their password and authenticator stop working at once and they are signed "
+              "out everywhere. They set up new ones from the link. Their key passphrase does "
+              "not change.")], _("Make a new sign-in link"), url_for("admin.staff"))
     person.password_hash = None
     person.totp_secret_sealed = None
     person.totp_last_step = None
@@ -319,7 +340,7 @@ def reset_authenticator(user: User, person_id: int):
     return render_template("admin/staff_link.html", user=user, person=person, link=link)
 
 
-@bp.post("/staff/<int:person_id>/reset-key")
+@bp.route("/staff/<int:person_id>/reset-key", methods=["GET", "POST"])
 @coordinator_only
 def reset_key(user: User, person_id: int):
     """A forgotten passphrase: the person makes a new key at their next sign-in, and the
@@ -327,6 +348,12 @@ def reset_key(user: User, person_id: int):
     person = _own(User, user, person_id)
     if person.role not in (Role.CHAIR, Role.ADVOCATE):
         abort(400)
+    if request.method == "GET":
+        return _confirm(user, _("Has %(name)s forgotten their key passphrase?", name=person.name), [
+            _("Only do this if they cannot remember it. They will make a new key when they "
+              "next sign in, and until the organisation's recovery key is used they cannot "
+              "read what was sent before.")], _("Yes, they need a new key"),
+            url_for("admin.staff"))
     keyring.retire_keys(db, person)
     end_sessions_of(db, person.id)  # and with their sessions, every unlocked copy
     _record(user, "staff.key-reset", f"user:{person.id}")
@@ -399,6 +426,9 @@ def audit_log(user: User):
     events = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
                         .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()
     checked = bool(request.args.get("check"))
+    names = {f"{person.role}:{person.id}": person.name for person in db.scalars(
+        select(User).where(User.organisation_id == user.organisation_id))}
     return render_template("admin/audit.html", user=user, events=events[:AUDIT_PAGE],
+                           names=names,
                            page=page, more=len(events) > AUDIT_PAGE, checked=checked,
                            broken=audit.verify(db) if checked else None)

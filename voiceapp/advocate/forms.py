@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ..questions import (
-    ATTEND, GATHERED, HOUSE_QUESTIONS_ABOUT, SCALE_DECLINED, SHARE_PARENTS, TEXT_LIMIT,
+    ASKED, ATTEND, GATHERED, HOUSE_QUESTIONS_ABOUT, SCALE_DECLINED, SHARE_PARENTS, TEXT_LIMIT,
 )
 
 TOO_LONG = _l("Use %(n)s characters or fewer.", n=f"{TEXT_LIMIT:,}")
@@ -34,12 +34,11 @@ class ViewsForm(FlaskForm):
     going_well = _words(HOUSE_QUESTIONS_ABOUT["going_well"])
     worries = _words(HOUSE_QUESTIONS_ABOUT["worries"])
     hopes = _words(HOUSE_QUESTIONS_ABOUT["hopes"])
-    safety = _optional(_l("How safe does the child feel, from 0 to 10?"),
+    safety = _optional(ASKED["safety"][1],
                        [SelectChoice(str(n)) for n in range(11)]
                        + [SelectChoice(SCALE_DECLINED, _l("They did not want to say"))])
-    attend = _optional(_l("Does the child want to go to the meeting?"), _choices(ATTEND))
-    share_parents = _optional(_l("Can their parents or carers be told what they said?"),
-                              _choices(SHARE_PARENTS))
+    attend = _optional(ASKED["meeting"][1], _choices(ATTEND))
+    share_parents = _optional(ASKED["share_parents"][1], _choices(SHARE_PARENTS))
     summary = _words(_l("Your summary, as their advocate"))
     gathered = RadioField(_l("How did you gather the child's views?"),
                           choices=_choices(GATHERED), validators=[
@@ -47,3 +46,13 @@ class ViewsForm(FlaskForm):
     child_agreed = BooleanField(_l("The child agreed to what I am sending"), validators=[
         DataRequired(message=_l("Only send what the child has agreed to"))])
     token = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        said = [self.going_well, self.worries, self.hopes, self.summary]
+        if not any((field.data or "").strip() for field in said) and not any(
+                field.data for field in (self.safety, self.attend, self.share_parents)):
+            self.summary.errors = [*self.summary.errors, _l(
+                "Write the child's words or your summary before sending")]
+            return False
+        return valid

@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
 from .. import audit
@@ -84,7 +85,7 @@ def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
                            conference=reading.submission.conference)
 
 
-def _mark(user: User, submission_id: uuid.UUID, field: str, action: str):
+def _mark(user: User, submission_id: uuid.UUID, field: str, action: str, done: str):
     submission = _own_submission(user, submission_id)
     if getattr(submission, field) is None:
         setattr(submission, field, utcnow())
@@ -92,21 +93,32 @@ def _mark(user: User, submission_id: uuid.UUID, field: str, action: str):
             submission.read_by_id = user.id
         audit.record(db, action, actor=audit.actor_for(user), subject=f"submission:{submission.id}")
         db.commit()
-    return redirect(url_for("chair.submission", submission_id=submission.id))
+    return redirect(url_for("chair.submission", submission_id=submission.id, done=done))
 
 
 @bp.post("/submissions/<uuid:submission_id>/read")
 @staff_required(Role.CHAIR)
 def mark_read(user: User, submission_id: uuid.UUID):
     """The child will see "The chair has read what you sent" when they come back."""
-    return _mark(user, submission_id, "read_at", "submission.marked-read")
+    return _mark(user, submission_id, "read_at", "submission.marked-read", "read")
 
 
-@bp.post("/submissions/<uuid:submission_id>/recorded")
+@bp.route("/submissions/<uuid:submission_id>/recorded", methods=["GET", "POST"])
 @staff_required(Role.CHAIR)
 def mark_recorded(user: User, submission_id: uuid.UUID):
-    """Recorded in the conference minutes: this starts the retention clock."""
-    return _mark(user, submission_id, "recorded_at", "submission.recorded")
+    """Recorded in the conference minutes: this starts the retention clock, so it is asked
+    first."""
+    submission = _own_submission(user, submission_id)
+    if request.method == "GET":
+        days = submission.conference.organisation.retention_days_after_recorded
+        return render_template(
+            "components/confirm.html", user=user,
+            title=_("Is this recorded in the conference minutes?"),
+            explanation=[_("Once it is, voiceapp deletes it after %(days)s days: the "
+                           "conference record is the lasting record.", days=days)],
+            button=_("Yes, it is recorded in the minutes"),
+            cancel=url_for("chair.submission", submission_id=submission.id))
+    return _mark(user, submission_id, "recorded_at", "submission.recorded", "recorded")
 
 
 @bp.get("/attachments/<uuid:attachment_id>")

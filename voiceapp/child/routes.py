@@ -91,8 +91,8 @@ def _after_save(endpoint: str) -> str:
 def _page(template: str, journey: Journey, form, endpoint: str, **context):
     return render_template(
         template, journey=journey, form=form, endpoint=endpoint,
-        back=url_for("child.check") if request.args.get("change") else url_for(
-            previous_page(endpoint)),
+        back=url_for("child.check") if request.args.get("change") else (
+            url_for(previous_page(endpoint)) if endpoint != PAGES[0] else None),
         number=question_number(endpoint) if endpoint in QUESTIONS else None,
         total=len(QUESTIONS), **context)
 
@@ -328,6 +328,11 @@ def sharing(journey: Journey):
     form = SharingForm(data={"share_advocate": answers["share_advocate"],
                              "share_parents": answers["share_parents"]})
     ask_advocate = _can_share_with_advocate(journey)
+    service = (db.get(AdvocacyService, answers["helper_service"])
+               if answers["helper"] == "service" else None)
+    if service is not None:
+        form.share_advocate.label.text = _("Can %(service)s see what you said too?",
+                                           service=service.name)
     if form.validate_on_submit():
         answers["share_advocate"] = (form.share_advocate.data or None) if ask_advocate else None
         answers["share_parents"] = form.share_parents.data or None

@@ -36,6 +36,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 HOMES = {Role.CHAIR: "chair.inbox", Role.ADVOCATE: "advocate.dashboard",
          Role.COORDINATOR: "admin.home"}
 KEY_HOLDERS = (Role.CHAIR, Role.ADVOCATE)
+EXAMPLE_PASSPHRASE = "kettle orbit maple drum"  # shown as an example; never accepted
 PENDING_SECONDS = 5 * 60
 
 
@@ -219,7 +220,7 @@ def welcome(token: str):
 def _passphrase_problem(user: User, passphrase: str) -> str | None:
     if check_password(user, passphrase):
         return _("Your key passphrase must be different from your password.")
-    if passphrase.lower() in {user.email.lower(), user.name.lower()}:
+    if passphrase.lower() in {user.email.lower(), user.name.lower(), EXAMPLE_PASSPHRASE}:
         return _("This passphrase is too easy to guess.")
     return None
 
