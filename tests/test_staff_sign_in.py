@@ -201,6 +201,9 @@ def test_a_new_chair_sets_up_password_authenticator_and_key(app, runner, demo):
     assert person.page.request.path == "/staff/keys/new"
     person.posts("/staff/keys/new", {"passphrase": "kettle orbit maple drum",
                                      "confirm": "kettle orbit maple drum"})
+    assert "too easy to guess" in person.sees  # the example on the page is not a passphrase
+    person.posts("/staff/keys/new", {"passphrase": "lantern pebble violin crater",
+                                     "confirm": "lantern pebble violin crater"})
     assert person.page.request.path == "/staff/keys/recovery-sheet"
     assert "recovery key" in person.sees
     person.opens("/chair/")
