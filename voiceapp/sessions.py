@@ -142,14 +142,15 @@ class DatabaseSessionInterface(SessionInterface):
         if not (session.modified or due or replaced):
             return
         token = session._ensure_token()
+        starting = token != session.stored_token
+        if starting and not _may_start_session(session):
+            return
         with write_transaction() as tx:
             row = tx.get(WebSession, session_id(token))
-            if row is None and token == session.stored_token:
+            if row is None and not starting:
                 # Ended while this request ran (sign-out, signed out everywhere, disabled):
                 # it stays ended.
                 response.delete_cookie(name, **cookie)
-                return
-            if row is None and not _may_start_session(session):
                 return
             row = row or WebSession(id=session_id(token), created_at=now)
             row.data = json.dumps(dict(session), separators=(",", ":"))
@@ -157,7 +158,7 @@ class DatabaseSessionInterface(SessionInterface):
             row.last_seen_at = now
             row.expires_at = now + timedelta(seconds=session.idle_seconds)
             tx.add(row)
-        if session.token != session.stored_token:
+        if starting:
             response.set_cookie(name, token, **cookie)
         response.vary.add("Cookie")
 
