@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 
-from flask import Request, Response, request, session
+from flask import Request, Response, abort, request, session
 from flask_babel import gettext as _
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from . import crypto, media
 from .config import settings
 from .db import database
 from .models import Attachment, AttachmentChunk
+from .submissions import attachment_for
 
 SEALED_CHUNK = crypto.CHUNK_SIZE + crypto.TAG_SIZE
 _SPOOL_AD = crypto.context("upload-spool")
@@ -255,6 +256,18 @@ def playback(attachment: Attachment, meta: dict, download: bool = False) -> Resp
     response.headers["Content-Disposition"] = f'{disposition}; filename="{meta["name"]}"'
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def play_for_reader(tx: Session, reader, keys: dict[str, bytes], submission,
+                    attachment: Attachment) -> Response:
+    """A sent voice note or photo for a chair or advocate who may read ``submission``: its
+    file key comes from the sealed submission, and the first opening is audited."""
+    meta = attachment_for(tx, reader, keys, submission, str(attachment.id),
+                          record=first_opening(attachment.id))
+    if meta is None:
+        abort(404)
+    tx.commit()
+    return playback(attachment, meta, download=bool(request.args.get("download")))
 
 
 def first_opening(attachment_id) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
@@ -21,10 +21,10 @@ from ..auth import staff_required
 from ..db import db, utcnow, writes
 from ..invites import InviteState, state_of
 from ..keyring import keys_of, unlocked_required
-from ..attachments import first_opening, playback
+from ..attachments import play_for_reader
 from ..models import Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey
 from ..questions import SCALE_DECLINED, TEXT_LIMIT, empty_answers
-from ..submissions import attachment_for, read_for, seal_submission, sent_detail
+from ..submissions import read_for, seal_submission, sent_detail
 from .forms import ViewsForm
 
 bp = Blueprint("advocate", __name__, url_prefix="/advocate")
@@ -121,12 +121,7 @@ def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
     if submission is None or submission.invite_id is None:
         abort(404)
     _own_invite(user, submission.invite_id)
-    meta = attachment_for(db, user, keys, submission, str(attachment_id),
-                          record=first_opening(attachment_id))
-    if meta is None:
-        abort(404)
-    db.commit()
-    return playback(found, meta, download=bool(request.args.get("download")))
+    return play_for_reader(db, user, keys, submission, found)
 
 
 @bp.route("/children/<int:invite_id>/record", methods=["GET", "POST"])

@@ -18,9 +18,9 @@ from .. import audit
 from ..auth import staff_required
 from ..db import db, utcnow, writes
 from ..keyring import unlocked_required
-from ..attachments import first_opening, playback
+from ..attachments import play_for_reader
 from ..models import Attachment, Author, Conference, Role, Submission, User
-from ..submissions import attachment_for, read_for
+from ..submissions import read_for
 
 bp = Blueprint("chair", __name__, url_prefix="/chair")
 
@@ -130,13 +130,7 @@ def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
     found = db.get(Attachment, attachment_id)
     if found is None or found.submission_id is None:
         abort(404)
-    submission = _own_submission(user, found.submission_id)
-    meta = attachment_for(db, user, keys, submission, str(attachment_id),
-                          record=first_opening(attachment_id))
-    if meta is None:
-        abort(404)
-    db.commit()
-    return playback(found, meta, download=bool(request.args.get("download")))
+    return play_for_reader(db, user, keys, _own_submission(user, found.submission_id), found)
 
 
 @bp.get("/submissions/<uuid:submission_id>/print")
