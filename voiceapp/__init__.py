@@ -82,7 +82,11 @@ def _register_static_versions(app: Flask) -> None:
         for path in folder.rglob("*") if path.is_file()
     }
 
+    urls: dict[str, str] = {}
+
     def static_url(filename: str) -> str:
-        return url_for("static", filename=filename, v=versions.get(filename))
+        if filename not in urls:
+            urls[filename] = url_for("static", filename=filename, v=versions.get(filename))
+        return urls[filename]
 
     app.jinja_env.globals["static_url"] = static_url

@@ -7,10 +7,11 @@ chosen from those that have a complete catalogue in ``translations/``.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, request, session
 from flask_babel import Babel, get_locale
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,17 +39,33 @@ def language_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+OFFERED_CACHE_SECONDS = 30
+
+
 def offered_locales() -> list[str]:
-    """The languages this organisation offers, in the order of :func:`available_locales`."""
-    if "offered_locales" not in g:
-        available = available_locales()
-        try:
-            chosen = db.scalar(select(Organisation.languages).order_by(Organisation.id).limit(1))
-        except SQLAlchemyError:  # the error page must still render when the database is down
-            chosen = None
-        wanted = set(available) if chosen is None else set(chosen.split(",")) | {available[0]}
-        g.offered_locales = [code for code in available if code in wanted]
-    return g.offered_locales
+    """The languages this organisation offers, in the order of :func:`available_locales`.
+
+    Read at most every 30 seconds per process: it is asked on every page, and changes only
+    when a coordinator saves the settings.
+    """
+    cached = current_app.extensions.get("voiceapp.offered")
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    available = available_locales()
+    try:
+        chosen = db.scalar(select(Organisation.languages).order_by(Organisation.id).limit(1))
+    except SQLAlchemyError:  # the error page must still render when the database is down
+        return available[:1]
+    wanted = set(available) if chosen is None else set(chosen.split(",")) | {available[0]}
+    offered = [code for code in available if code in wanted]
+    current_app.extensions["voiceapp.offered"] = (time.monotonic() + OFFERED_CACHE_SECONDS,
+                                                  offered)
+    return offered
+
+
+def forget_offered_locales() -> None:
+    """After the settings change, so this process offers the new languages at once."""
+    current_app.extensions.pop("voiceapp.offered", None)
 
 
 def select_locale() -> str:

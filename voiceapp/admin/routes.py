@@ -19,7 +19,7 @@ from sqlalchemy import case, func, select
 from .. import audit, auth, invites, keyring
 from ..config import settings as app_settings
 from ..db import db, utcnow
-from ..i18n import available_locales, language_name
+from ..i18n import available_locales, forget_offered_locales, language_name
 from ..models import (
     AdvocacyService, AuditEvent, Conference, Invite, Organisation, Role, StaffInvite,
     Submission, User,
@@ -382,6 +382,7 @@ def settings(user: User):
         organisation.retention_days_after_meeting = form.retention_days_after_meeting.data
         _record(user, "settings.changed", f"organisation:{organisation.id}")
         db.commit()
+        forget_offered_locales()
         return redirect(url_for("admin.settings", saved=1))
     services = db.scalars(select(AdvocacyService).where(
         AdvocacyService.organisation_id == user.organisation_id)

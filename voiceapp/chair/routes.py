@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import defer, selectinload
 
 from .. import audit
 from ..auth import staff_required
@@ -39,9 +40,15 @@ def _own_submission(user: User, submission_id: uuid.UUID) -> Submission:
     return submission
 
 
-def _submissions(conference: Conference) -> list[Submission]:
-    return list(db.scalars(select(Submission).where(Submission.conference_id == conference.id)
-                           .order_by(Submission.urgent.desc(), Submission.created_at)))
+def _submissions(conference: Conference, sealed: bool = False) -> list[Submission]:
+    """The conference's submissions, urgent first; the ciphertext only when it is to be
+    opened (lists show metadata)."""
+    query = (select(Submission).where(Submission.conference_id == conference.id)
+             .options(selectinload(Submission.invite))
+             .order_by(Submission.urgent.desc(), Submission.created_at))
+    if not sealed:
+        query = query.options(defer(Submission.ciphertext))
+    return list(db.scalars(query))
 
 
 @bp.get("/")
@@ -152,7 +159,7 @@ def print_submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUI
 def print_conference(user: User, keys: dict[str, bytes], conference_id: int):
     conference = _own_conference(user, conference_id)
     readings = [read_for(db, user, keys, s, action="submission.printed")
-                for s in _submissions(conference)]
+                for s in _submissions(conference, sealed=True)]
     db.commit()
     return render_template("chair/print.html", conference=conference, readings=readings,
                            printed_at=utcnow())

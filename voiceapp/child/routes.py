@@ -15,6 +15,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import attachments, audit
@@ -22,7 +23,7 @@ from ..config import settings
 from ..db import db, utcnow, writes
 from ..invites import InviteState, find_invite, normalise_code, state_of
 from ..models import (
-    DEFAULT_EXIT_URL, AdvocacyService, Attachment, Invite, Organisation, Submission,
+    DEFAULT_EXIT_URL, AdvocacyService, Attachment, Conference, Invite, Organisation, Submission,
 )
 from ..questions import (
     ATTEND, FEELINGS, HELPER_EMOJI, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, HOUSES,
@@ -67,14 +68,17 @@ def child_journey(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        invite = db.get(Invite, session["invite_id"]) if session.get("invite_id") else None
+        invite = db.get(Invite, session["invite_id"], options=[
+            joinedload(Invite.conference).joinedload(Conference.organisation)]) \
+            if session.get("invite_id") else None
         if invite is None:
             return redirect(url_for("child.start", again=1))
         state = state_of(invite)
         if state is not InviteState.OPEN:
             return render_template("child/closed.html", state=state), 410
         journey = Journey(invite)
-        if request.method == "GET" and request.endpoint in PAGES:
+        if (request.method == "GET" and request.endpoint in PAGES
+                and session.get("page") != request.endpoint):
             session["page"] = request.endpoint
         return view(journey, *args, **kwargs)
 
