@@ -85,7 +85,7 @@ def test_every_page_sends_the_security_headers(client):
     headers = response.headers
     assert headers["Content-Security-Policy"] == CSP
     for directive in ("default-src 'none'", "script-src 'self'", "style-src 'self'",
-                      "img-src 'self' blob:", "media-src 'self' blob:",
+                      "img-src 'self' blob: data:", "media-src 'self' blob:",
                       "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"):
         assert directive in CSP
     assert "unsafe-inline" not in CSP and "unsafe-eval" not in CSP

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Flask, url_for
 from flask_compress import Compress
@@ -90,3 +91,6 @@ def _register_static_versions(app: Flask) -> None:
         return urls[filename]
 
     app.jinja_env.globals["static_url"] = static_url
+    # The page icon travels inside each page, so a phone makes one request fewer.
+    icon = (folder / "img" / "icon.svg").read_text().strip()
+    app.jinja_env.globals["icon_data_url"] = "data:image/svg+xml," + quote(icon)
