@@ -14,11 +14,12 @@ from datetime import timedelta
 from flask import session
 from sqlalchemy import delete
 
-from .. import crypto
+from .. import attachments, crypto
 from ..config import settings
 from ..db import db, utcnow
 from ..models import Conference, Draft, Invite, Organisation
 from ..questions import HOUSES, empty_answers
+from ..security import throttle
 
 QUESTIONS = ("child.how", "child.going_well", "child.worries", "child.hopes", "child.safety",
              "child.helper", "child.meeting", "child.sharing")
@@ -83,6 +84,37 @@ class Journey:
 
     def attachment_bytes(self) -> int:
         return sum(meta.get("size", 0) for meta in self.all_attachments())
+
+    def receive_uploads(self, house: str, fields) -> bool:
+        """Seal any voice note or photo sent with a page into the draft. A refused file gets
+        a kind message on its field (and undoes only itself); True if any was refused."""
+        refused = False
+        for field, expected in fields:
+            upload = field.data
+            if not upload or not upload.filename and not upload.stream.size:
+                continue
+            throttle().check(("upload:session", session.id))
+            if self.draft is None:
+                self.save()
+            try:
+                with db.begin_nested():
+                    meta = attachments.receive(db, upload, expected, self.draft.id,
+                                               self.attachment_bytes())
+            except attachments.UploadProblem as problem:
+                field.errors = [str(problem)]
+                refused = True
+                continue
+            self.answers[house]["attachments"].append({**meta, "house": house})
+        return refused
+
+    def remove_attachment(self, house: str, attachment_id: str | None) -> None:
+        meta = self.attachment_meta(attachment_id) if attachment_id else None
+        if meta is None or meta.get("house") != house:
+            return
+        self.answers[house]["attachments"].remove(meta)
+        found = attachments.find(db, meta)
+        if found is not None and found.draft_id == self.draft.id:
+            db.delete(found)
 
 
 def next_page(endpoint: str) -> str:

@@ -193,8 +193,9 @@ def _house(journey: Journey, house: str):
     if form.validate_on_submit():
         saved.update(text=(form.text.data or "").strip(), feelings=form.feelings.data,
                      topics=form.topics.data)
-        _remove_attachment(journey, house, request.form.get("remove"))
-        problems = _receive_uploads(journey, house, form)
+        journey.remove_attachment(house, request.form.get("remove"))
+        problems = journey.receive_uploads(house, ((form.voice, "audio"),
+                                                   (form.photo, "image")))
         journey.save()
         if not problems:
             if request.form.get("keep") or request.form.get("remove"):  # stay on the page
@@ -202,29 +203,6 @@ def _house(journey: Journey, house: str):
             return redirect(_after_save(endpoint))
     return _page("child/house.html", journey, form, endpoint, house=house), \
         400 if form.errors else 200
-
-
-def _receive_uploads(journey: Journey, house: str, form: HouseForm) -> bool:
-    """Seal any voice note or photo sent with the page into the draft. A refused file gets a
-    kind message on its field; everything else on the page is still saved."""
-    problems = False
-    for field, expected in ((form.voice, "audio"), (form.photo, "image")):
-        upload = field.data
-        if not upload or not upload.filename and not upload.stream.size:
-            continue
-        throttle().check(("upload:session", session.id))
-        if journey.draft is None:
-            journey.save()
-        try:
-            with db.begin_nested():  # a refused file undoes only itself
-                meta = attachments.receive(db, upload, expected, journey.draft.id,
-                                           journey.attachment_bytes())
-        except attachments.UploadProblem as problem:
-            field.errors = [str(problem)]
-            problems = True
-            continue
-        journey.answers[house]["attachments"].append({**meta, "house": house})
-    return problems
 
 
 @bp.get("/attachments/<uuid:attachment_id>")
@@ -236,16 +214,6 @@ def attachment(journey: Journey, attachment_id):
     if found is None or found.draft_id != journey.draft.id:
         abort(404)
     return attachments.playback(found, meta)
-
-
-def _remove_attachment(journey: Journey, house: str, attachment_id: str | None) -> None:
-    meta = journey.attachment_meta(attachment_id) if attachment_id else None
-    if meta is None or meta.get("house") != house:
-        return
-    journey.answers[house]["attachments"].remove(meta)
-    found = attachments.find(db, meta)
-    if found is not None and found.draft_id == journey.draft.id:
-        db.delete(found)
 
 
 @bp.route("/going-well", methods=["GET", "POST"])
