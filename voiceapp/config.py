@@ -60,10 +60,6 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == "production"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     def check_safe(self) -> None:
         """Refuse to run production with settings that would leak or weaken protection."""
         problems = []

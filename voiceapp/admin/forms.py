@@ -5,20 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, EmailField, IntegerField, RadioField, SelectField,
-    SelectMultipleField, StringField, TextAreaField, TimeField, URLField,
+    BooleanField, DateField, EmailField, IntegerField, RadioField, SelectField, StringField,
+    TextAreaField, TimeField, URLField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..fields import MultiCheckboxField
 from ..models import ConferenceKind, Role
 from ..questions import CONFERENCE_KINDS
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ConferenceForm(FlaskForm):

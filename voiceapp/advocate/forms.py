@@ -6,8 +6,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
+from ..fields import choices_of, optional_choice
 from ..questions import (
     ASKED, ATTEND, GATHERED, HOUSE_QUESTIONS_ABOUT, SCALE_DECLINED, SHARE_PARENTS, TEXT_LIMIT,
 )
@@ -19,29 +20,20 @@ def _words(label) -> TextAreaField:
     return TextAreaField(label, validators=[Length(max=TEXT_LIMIT, message=TOO_LONG)])
 
 
-def _choices(options) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, _emoji, label in options]
-
-
-def _optional(label, choices: list[SelectChoice]) -> RadioField:
-    return RadioField(label, choices=choices, validate_choice=False, validators=[
-        Optional(), AnyOf([c.value for c in choices])])
-
-
 class ViewsForm(FlaskForm):
     """The child's own words, kept apart from the advocate's summary."""
 
     going_well = _words(HOUSE_QUESTIONS_ABOUT["going_well"])
     worries = _words(HOUSE_QUESTIONS_ABOUT["worries"])
     hopes = _words(HOUSE_QUESTIONS_ABOUT["hopes"])
-    safety = _optional(ASKED["safety"][1],
+    safety = optional_choice(ASKED["safety"][1],
                        [SelectChoice(str(n)) for n in range(11)]
                        + [SelectChoice(SCALE_DECLINED, _l("They did not want to say"))])
-    attend = _optional(ASKED["meeting"][1], _choices(ATTEND))
-    share_parents = _optional(ASKED["share_parents"][1], _choices(SHARE_PARENTS))
+    attend = optional_choice(ASKED["meeting"][1], choices_of(ATTEND))
+    share_parents = optional_choice(ASKED["share_parents"][1], choices_of(SHARE_PARENTS))
     summary = _words(_l("Your summary, as their advocate"))
     gathered = RadioField(_l("How did you gather the child's views?"),
-                          choices=_choices(GATHERED), validators=[
+                          choices=choices_of(GATHERED), validators=[
                               DataRequired(message=_l("Say how you gathered the views"))])
     child_agreed = BooleanField(_l("The child agreed to what I am sending"), validators=[
         DataRequired(message=_l("Only send what the child has agreed to"))])

@@ -52,6 +52,14 @@ def _own_invite(user: User, invite_id: int) -> Invite:
     return invite
 
 
+def _own_submission(user: User, submission_id) -> tuple[Submission, Invite]:
+    """A submission about one of this advocate's children, with its invite, or "not found"."""
+    found = db.get(Submission, submission_id) if submission_id else None
+    if found is None or found.invite_id is None:
+        abort(404)
+    return found, _own_invite(user, found.invite_id)
+
+
 def _my_key_ids(user: User) -> list[str]:
     return [key.id for key in keys_of(user)]
 
@@ -98,10 +106,7 @@ def child(user: User, invite_id: int):
 @advocate_only
 @unlocked_required
 def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
-    found = db.get(Submission, submission_id)
-    if found is None or found.invite_id is None:
-        abort(404)
-    invite = _own_invite(user, found.invite_id)
+    found, invite = _own_submission(user, submission_id)
     if not any(w.recipient_key_id in keys for w in found.wrapped_keys):
         abort(404)  # the child did not agree to share this one with them
     reading = read_for(db, user, keys, found)
@@ -116,11 +121,7 @@ def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
 @unlocked_required
 def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
     found = db.get(Attachment, attachment_id)
-    submission = db.get(Submission, found.submission_id) if found and found.submission_id \
-        else None
-    if submission is None or submission.invite_id is None:
-        abort(404)
-    _own_invite(user, submission.invite_id)
+    submission, _invite = _own_submission(user, found.submission_id if found else None)
     return play_for_reader(db, user, keys, submission, found)
 
 

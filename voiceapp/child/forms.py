@@ -5,34 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, RadioField, SelectMultipleField, StringField
-from wtforms import TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..fields import NOT_A_CHOICE, MultiCheckboxField, choices_of, optional_choice
 from ..questions import (
     ATTEND, FEELINGS, HELPERS_FIXED, MODES, NAME_LIMIT, SCALE_DECLINED, SHARE_ADVOCATE,
     SHARE_PARENTS, TEXT_LIMIT, TOPICS,
 )
-
-NOT_A_CHOICE = _l("Choose one of the answers, or leave them all empty.")
-
-
-def _choices(options: list[tuple]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, _emoji, label in options]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-def optional_choice(label, choices: list[SelectChoice]) -> RadioField:
-    """A question with answers to pick from, that may be left empty."""
-    return RadioField(label, choices=choices, validate_choice=False, validators=[
-        Optional(), AnyOf([choice.value for choice in choices], message=NOT_A_CHOICE)])
-
 
 class CodeForm(FlaskForm):
     code = StringField(_l("Your code"), validators=[
@@ -45,13 +26,13 @@ class WelcomeForm(FlaskForm):
 
 
 class HowForm(FlaskForm):
-    mode = optional_choice(_l("How do you want to tell us?"), _choices(MODES))
+    mode = optional_choice(_l("How do you want to tell us?"), choices_of(MODES))
 
 
 class HouseForm(FlaskForm):
     feelings = MultiCheckboxField(_l("Pick any faces that show how you feel"),
-                                  choices=_choices(FEELINGS))
-    topics = MultiCheckboxField(_l("Tap the pictures that fit"), choices=_choices(TOPICS))
+                                  choices=choices_of(FEELINGS))
+    topics = MultiCheckboxField(_l("Tap the pictures that fit"), choices=choices_of(TOPICS))
     text = TextAreaField(_l("Write it here"), validators=[Length(
         max=TEXT_LIMIT, message=_l("That is more than %(n)s characters. Please make it a "
                                    "bit shorter, or record a voice note instead.",
@@ -86,14 +67,14 @@ class HelperForm(FlaskForm):
 
 
 class MeetingForm(FlaskForm):
-    attend = optional_choice(_l("Do you want to go to the meeting?"), _choices(ATTEND))
+    attend = optional_choice(_l("Do you want to go to the meeting?"), choices_of(ATTEND))
 
 
 class SharingForm(FlaskForm):
     share_advocate = optional_choice(_l("Can your advocate see what you said too?"),
-                                     _choices(SHARE_ADVOCATE))
+                                     choices_of(SHARE_ADVOCATE))
     share_parents = optional_choice(_l("Can your parents or carers be told what you said?"),
-                                    _choices(SHARE_PARENTS))
+                                    choices_of(SHARE_PARENTS))
 
 
 class SendForm(FlaskForm):
