@@ -9,12 +9,13 @@ from urllib.parse import quote
 
 from flask import Flask, url_for
 from flask_compress import Compress
+from sqlalchemy import select as sa_select
 
-from . import cli, db, errors, i18n, security, sessions
+from . import cli, db, errors, i18n, integrity, invites, security, sessions
 from .attachments import UploadRequest
 from .auth import ROLE_NAMES
 from .questions import CONFERENCE_KINDS
-from .config import Settings, from_env
+from .config import Settings, UnsafeSettings, from_env
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,9 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        # One typed field (not a file) larger than this is refused with 413 before any
+        # form is read: far above the longest answer, far below a flood.
+        MAX_FORM_MEMORY_SIZE=512 * 1024,
         SESSION_COOKIE_NAME=cookie_name,
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
@@ -50,9 +54,12 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     app.extensions["voiceapp.settings"] = settings
     app.request_class = UploadRequest
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(roles=ROLE_NAMES, kinds=CONFERENCE_KINDS)
+    app.jinja_env.globals.update(roles=ROLE_NAMES, kinds=CONFERENCE_KINDS,
+                                 invite_label=invites.label_of, row_holds=integrity.holds)
 
     db.init_app(app, settings.database_url)
+    database = app.extensions["voiceapp.db"]
+    integrity.listen(database.read_sessions, database.write_sessions)
     sessions.init_app(app)
     security.init_app(app, settings.redis_url, settings.trusted_proxies)
     i18n.init_app(app, settings.default_locale, settings.timezone)
@@ -61,7 +68,33 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     _register_static_versions(app)
     _register_blueprints(app)
     cli.init_app(app)
+    _check_pinned_recovery_key(app, settings)
     return app
+
+
+def _check_pinned_recovery_key(app: Flask, settings: Settings) -> None:
+    """At start-up: the recovery key in the database must be the one pinned in the settings.
+    Production refuses to start otherwise; elsewhere it is logged (and `flask check` says)."""
+    if not settings.recovery_key_fingerprint:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .keyring import active_key, recovery_fingerprint_problem
+    from .models import Organisation
+
+    with app.app_context():
+        try:
+            with db.write_transaction() as tx:
+                organisation = tx.scalar(sa_select(Organisation).order_by(Organisation.id)
+                                         .limit(1))
+                key = active_key(tx, None, organisation.id) if organisation else None
+                problem = recovery_fingerprint_problem(key) if organisation else None
+        except SQLAlchemyError:  # no tables yet (before init-db), or the database is down
+            return
+    if problem and settings.is_production:
+        raise UnsafeSettings(f"voiceapp will not start in production: {problem}")
+    if problem:
+        app.logger.error("recovery key: %s", problem)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -7,28 +7,34 @@
   (the STREAM construction in :mod:`voiceapp.crypto`) and written chunk by chunk, so memory
   stays flat whatever the size. The file key, name and type are kept with the answers
   (sealed in the draft, then in the submission), never in a column.
-- Playing back decrypts only the chunks a byte range needs, so players can seek.
+- Playing back first checks every chunk of the file, then decrypts only the chunks a byte
+  range needs, so players can seek and a changed file is reported before any byte is sent.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import logging
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from flask import Request, Response, abort, request, session
+from flask import Request, Response, abort, current_app, render_template, request, session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from . import crypto, media
+from . import audit, crypto, media
 from .config import settings
 from .db import database
 from .models import Attachment, AttachmentChunk
 from .submissions import attachment_for
+
+log = logging.getLogger("voiceapp")
 
 SEALED_CHUNK = crypto.CHUNK_SIZE + crypto.TAG_SIZE
 _SPOOL_AD = crypto.context("upload-spool")
@@ -39,6 +45,7 @@ class SealedSpool(io.RawIOBase):
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()
+        self.failed = False  # the disk was full: the rest of the upload is dropped
         self._key = crypto.random_key()
         self._header = crypto.new_stream_header()
         self._sealer: crypto.StreamSealer | None = crypto.StreamSealer(
@@ -58,18 +65,31 @@ class SealedSpool(io.RawIOBase):
         return True
 
     def write(self, data) -> int:
+        """Take the next piece. If the disk is full, drop the file (``failed``) but keep
+        reading, so the rest of the form (what a child typed) still arrives."""
         if self._sealer is None:
             raise OSError("the spool is sealed")
-        for chunk in self._sealer.feed(bytes(data)):
-            self._file.write(chunk)
-            self._chunks += 1
         self.size += len(data)
+        if self.failed:
+            return len(data)
+        try:
+            for chunk in self._sealer.feed(bytes(data)):
+                self._file.write(chunk)
+                self._chunks += 1
+        except OSError:
+            log.error("an upload could not be spooled: the temporary folder is full")
+            self.failed = True
         return len(data)
 
     def _finish(self) -> None:
         if self._sealer is not None:
-            self._file.write(self._sealer.finish())
-            self._chunks += 1
+            if not self.failed:
+                try:
+                    self._file.write(self._sealer.finish())
+                    self._file.flush()
+                    self._chunks += 1
+                except OSError:
+                    self.failed = True
             self._sealer = None
 
     def _chunk(self, index: int) -> bytes:
@@ -118,7 +138,15 @@ class SealedSpool(io.RawIOBase):
 
 
 class UploadRequest(Request):
-    """Flask's request, with every uploaded file spooled sealed instead of in plain text."""
+    """Flask's request as voiceapp reads it: every uploaded file spooled sealed instead of
+    in plain text, and a form of typed words (no files) no bigger than one field may be
+    (``MAX_FORM_MEMORY_SIZE``): a flood gets "too big" (413), not an echo of itself."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self.mimetype == "application/x-www-form-urlencoded":
+            return current_app.config["MAX_FORM_MEMORY_SIZE"]
+        return super().max_content_length
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
@@ -133,20 +161,44 @@ class UploadProblem(ValueError):
     """A file we will not keep, with a kind message; nothing already saved is touched."""
 
 
-TOO_BIG = "too-big"
+WORDS = {
+    media.NOT_AUDIO: _l("That file is not a voice note we can play. Try recording again, or "
+                        "choose a different file."),
+    media.NOT_IMAGE: _l("That file is not a photo we can open. Try taking the photo again."),
+    media.TOO_MANY_PIXELS: _l("That photo is too big for us to open. Try taking it again "
+                              "with a lower camera setting."),
+    media.BROKEN: _l("That file seems to be broken or only partly sent. Please try again."),
+    media.TOO_HARD: _l("We could not check that file. Please try a different one."),
+}
 
 
 def attachment_context(attachment_id: uuid.UUID) -> bytes:
     return crypto.context("attachment", attachment=attachment_id)
 
 
-def receive(tx: Session, upload: FileStorage, expected: str, draft_id: uuid.UUID,
-            already_stored: int) -> dict:
-    """Check an uploaded voice note ("audio") or photo ("image"), seal it into ``tx`` for the
-    draft, and return what the answers keep about it (its file key included)."""
+@dataclass
+class Checked:
+    """An upload that passed its checks, ready to be stored in the write transaction."""
+
+    spool: SealedSpool
+    found: media.Inspected
+
+    def pieces(self) -> Iterator[bytes]:
+        if self.found.image is not None:
+            return iter([self.found.image])
+        return self.spool.pieces()
+
+
+def check(upload: FileStorage, expected: str, already_stored: int) -> Checked:
+    """Check an uploaded voice note ("audio") or photo ("image") without touching the
+    database: size, what it really is, its length or pixels (:func:`media.inspect`)."""
     spool = upload.stream
     if not isinstance(spool, SealedSpool):  # pragma: no cover - UploadRequest makes these
         raise UploadProblem(_("That file could not be read. Please try again."))
+    spool.seek(0)
+    if spool.failed:
+        raise UploadProblem(_("We could not take that file just now. Everything else on "
+                              "this page is saved. Please try again later."))
     limits = settings()
     if spool.size > limits.max_file_bytes:
         raise UploadProblem(_("That file is too big. Files can be up to %(mb)s MB.",
@@ -154,28 +206,23 @@ def receive(tx: Session, upload: FileStorage, expected: str, draft_id: uuid.UUID
     if already_stored + spool.size > limits.max_draft_attachment_bytes:
         raise UploadProblem(_("You have added as many files as we can keep. Remove one "
                               "to add another."))
-    spool.seek(0)
-    container = media.sniff(spool.read(64))
     try:
-        if expected == "audio":
-            if container not in media.AUDIO_KINDS:
-                raise media.MediaProblem(media.NOT_AUDIO)
-            seconds = media.audio_seconds(container, spool)
-            if seconds > limits.max_audio_seconds + 1:
-                raise UploadProblem(_("That recording is longer than %(minutes)s minutes. "
-                                      "Please record a shorter one.",
-                                      minutes=limits.max_audio_seconds // 60))
-            kind, pieces = media.AUDIO_KINDS[container], spool.pieces()
-            meta = {"seconds": round(seconds)}
-        else:
-            if container not in ("jpeg", "png", "webp", "heic"):
-                raise media.MediaProblem(media.NOT_IMAGE)
-            data, kind = media.clean_image(spool)
-            pieces, meta = iter([data]), {}
+        found = media.inspect(expected, spool.pieces())
     except media.MediaProblem as problem:
-        raise UploadProblem(str(problem)) from None
-    attachment, key, size = store(tx, pieces, draft_id)
+        raise UploadProblem(str(WORDS[problem.code])) from None
+    if found.seconds is not None and found.seconds > limits.max_audio_seconds + 1:
+        raise UploadProblem(_("That recording is longer than %(minutes)s minutes. Please "
+                              "record a shorter one.", minutes=limits.max_audio_seconds // 60))
+    return Checked(spool, found)
+
+
+def receive(tx: Session, checked: Checked, draft_id: uuid.UUID) -> dict:
+    """Seal a checked upload into ``tx`` for the draft, and return what the answers keep
+    about it (its file key included)."""
+    kind = checked.found.kind
+    attachment, key, size = store(tx, checked.pieces(), draft_id)
     name = "voice-note" if kind.kind == "audio" else "drawing"
+    meta = {"seconds": round(checked.found.seconds)} if checked.found.seconds else {}
     return {"id": str(attachment.id), "key": base64.b64encode(key).decode(),
             "kind": kind.kind, "type": kind.mime, "name": f"{name}.{kind.extension}",
             "size": size, **meta}
@@ -258,15 +305,60 @@ def playback(attachment: Attachment, meta: dict, download: bool = False) -> Resp
     return response
 
 
+ALTERED_TITLE = _l("This file has been altered")
+ALTERED_MESSAGE = _l("Part of this file was changed or removed after it was sent, so "
+                     "voiceapp will not play it. This has been recorded. Tell your "
+                     "coordinator.")
+
+
+def intact(attachment: Attachment, meta: dict) -> bool:
+    """Whether every chunk of the file is there, in order and unchanged, and adds up to the
+    length sealed with its details. Checked before any byte of it is sent."""
+    key = base64.b64decode(meta["key"])
+    try:
+        with database().engine.connect() as connection:
+            chunks = connection.execution_options(stream_results=True).scalars(
+                select(AttachmentChunk.data).where(
+                    AttachmentChunk.attachment_id == attachment.id)
+                .order_by(AttachmentChunk.seq))
+            size = sum(len(plain) for plain in crypto.decrypt_stream(
+                chunks, key, attachment.stream_header, attachment_context(attachment.id)))
+    except crypto.DecryptionError:
+        return False
+    return size == int(meta["size"])
+
+
+def check_files(tx: Session, reading, actor: str) -> None:
+    """Check every voice note and photo of an opened submission before its page shows them:
+    a changed one is reported (audit) and shown as altered, never played."""
+    for meta in reading.attachments:
+        found = find(tx, meta)
+        if found is None or found.submission_id != reading.submission.id \
+                or not intact(found, meta):
+            reading.altered_files.add(meta["id"])
+            audit.record(tx, "attachment.altered", actor=actor,
+                         subject=f"attachment:{meta['id']}")
+
+
+def altered_page(tx: Session, attachment: Attachment, actor: str) -> Response:
+    """Report a changed file (audit) and tell the reader, instead of playing it."""
+    log.error("attachment %s failed its check", attachment.id)
+    audit.record(tx, "attachment.altered", actor=actor, subject=f"attachment:{attachment.id}")
+    return Response(render_template("errors/error.html", code=409, title=ALTERED_TITLE,
+                                    message=ALTERED_MESSAGE), status=409)
+
+
 def play_for_reader(tx: Session, reader, keys: dict[str, bytes], submission,
                     attachment: Attachment) -> Response:
-    """A sent voice note or photo for a chair or advocate who may read ``submission``: its
-    file key comes from the sealed submission, and the first opening is audited."""
+    """A sent voice note or photo for a chair or advocate who may read ``submission`` (call
+    it inside :func:`db.writing`): its file key comes from the sealed submission, the first
+    opening is audited, and a changed file is reported instead of played."""
     meta = attachment_for(tx, reader, keys, submission, str(attachment.id),
                           record=first_opening(attachment.id))
     if meta is None:
         abort(404)
-    tx.commit()
+    if not intact(attachment, meta):
+        return altered_page(tx, attachment, audit.actor_for(reader))
     return playback(attachment, meta, download=bool(request.args.get("download")))
 
 

@@ -119,18 +119,28 @@ def totp_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="voiceapp")
 
 
-def accept_code(user: User, code: str, secret: str | None = None) -> bool:
-    """Check a 6-digit code (allowing 30 s of clock drift) and refuse one used before."""
+def _matching_step(secret: str, code: str) -> int | None:
+    """The time step whose code ``code`` is (allowing 30 s of clock drift), if any."""
     code = "".join(code.split())
     if not (len(code) == 6 and code.isdigit()):
-        return False
-    secret = secret or totp_secret(user)
+        return None
     totp = pyotp.TOTP(secret)
     now_step = int(time.time()) // TOTP_STEP
     for step in (now_step - 1, now_step, now_step + 1):
         if hmac.compare_digest(totp.at(step * TOTP_STEP), code):
-            return _use_step(user, step)
-    return False
+            return step
+    return None
+
+
+def code_matches(secret: str, code: str) -> bool:
+    """Whether ``code`` is right for ``secret`` now, without using it up."""
+    return _matching_step(secret, code) is not None
+
+
+def accept_code(user: User, code: str, secret: str | None = None) -> bool:
+    """Check a 6-digit code and refuse one used before (call it inside db.writing())."""
+    step = _matching_step(secret or totp_secret(user), code)
+    return step is not None and _use_step(user, step)
 
 
 def _use_step(user: User, step: int) -> bool:
@@ -181,10 +191,14 @@ def find_staff_invite(token: str) -> StaffInvite | None:
 
 
 def signed_in_user() -> User | None:
+    """The signed-in member of staff, if their account is active and its row holds its
+    integrity seal (a role or email changed in the database does not count)."""
+    from .integrity import holds
+
     if session.get("stage") != SIGNED_IN:
         return None
     user = db.get(User, session.get("user_id"))
-    return user if user is not None and user.is_active else None
+    return user if user is not None and user.is_active and holds(user) else None
 
 
 def staff_required(*roles: Role) -> Callable:

@@ -30,7 +30,7 @@ DEMO_ORGANISATION = "Demo Council (example data)"
 @with_appcontext
 def init_db() -> None:
     """Create or upgrade the database tables (runs every migration)."""
-    upgrade_schema(settings().database_url)
+    upgrade_schema(settings().database_url, settings().secret_key)
     click.echo("The database is ready.")
 
 
@@ -48,10 +48,14 @@ def recovery_key(rotate: bool) -> None:
                 "A recovery key already exists. Use --rotate to replace it (the old key "
                 "still opens everything sealed to it).")
         key, private_text = keyring.create_recovery_key(tx, organisation)
+        fingerprint = crypto.key_fingerprint(key.public_key)
     click.echo(f"Recovery key {key.id} created. Its private half is below. Print it or "
                "write it down, keep it offline in a safe, and never store it on this "
                "server. It will not be shown again.\n")
     click.echo(private_text)
+    click.echo("\nPin it: set this on every server, so that no other recovery key written "
+               "into the database is ever used:\n")
+    click.echo(f"VOICEAPP_RECOVERY_KEY_FINGERPRINT='{fingerprint}'")
 
 
 def _password() -> str:
@@ -86,7 +90,7 @@ def demo(as_json: bool) -> None:
     """Load (or reload) demo data: an organisation, a conference, staff and two invites."""
     if settings().is_production:
         raise click.ClickException("The demo data is not for production.")
-    upgrade_schema(settings().database_url)
+    upgrade_schema(settings().database_url, settings().secret_key)
     zone = ZoneInfo(settings().timezone)
     meeting_day = datetime.now(zone).date() + timedelta(days=7)
     starts_at = datetime.combine(meeting_day, time(10, 0), zone)
@@ -96,7 +100,8 @@ def demo(as_json: bool) -> None:
                                     languages="cy,ar")
         tx.add(organisation)
         tx.flush()
-        _, recovery_text = keyring.create_recovery_key(tx, organisation)
+        recovery, recovery_text = keyring.create_recovery_key(tx, organisation)
+        recovery_fingerprint = crypto.key_fingerprint(recovery.public_key)
         advocacy = [
             AdvocacyService(organisation_id=organisation.id,
                             name="Children's Rights Officer",
@@ -139,6 +144,7 @@ def demo(as_json: bool) -> None:
         "chair": chair_out,
         "advocate": advocate_out,
         "coordinator": coordinator_out,
+        "recovery_fingerprint": recovery_fingerprint,
     }
     if as_json:
         click.echo(json.dumps(result))
@@ -228,6 +234,22 @@ def recovery_reseal(email: str) -> None:
     click.echo(f"{user.name} can now open {count} more submissions.")
 
 
+@click.command("approve-key-reset")
+@click.option("--email", required=True, help="The person who needs a new key.")
+@click.option("--refuse", is_flag=True, help="Refuse the request instead.")
+@with_appcontext
+def approve_key_reset(email: str, refuse: bool) -> None:
+    """Approve a coordinator's request for someone's new key, where there is no second
+    coordinator to approve it in the app. It is audited as done at the server."""
+    with write_transaction() as tx:
+        user = tx.scalar(select(User).where(User.email == auth.normalise_email(email)))
+        asked = keyring.pending_key_reset(tx, user) if user else None
+        if asked is None:
+            raise click.ClickException(f"Nobody has asked for a new key for {email}.")
+        keyring.decide_key_reset(tx, asked, user, not refuse, None, "system:command-line")
+    click.echo(f"{'Refused' if refuse else 'Approved'}: a new key for {user.name}.")
+
+
 @click.command("backup")
 @click.argument("destination", type=click.Path(dir_okay=False, writable=True))
 @with_appcontext
@@ -263,5 +285,5 @@ def purge() -> None:
 
 def init_app(app: Flask) -> None:
     for command in (init_db, demo, recovery_key, recovery_reseal, create_user, audit_verify,
-                    backup, purge):
+                    approve_key_reset, backup, purge):
         app.cli.add_command(command)

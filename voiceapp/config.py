@@ -55,6 +55,9 @@ class Settings:
     max_audio_seconds: int = 3 * 60
     # How many reverse proxies in front of the app set X-Forwarded-For (0: none trusted).
     trusted_proxies: int = 0
+    # The organisation recovery key's fingerprint, as `flask recovery-key` prints it: a key
+    # in the database that does not match is never sealed to.
+    recovery_key_fingerprint: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -78,10 +81,16 @@ class Settings:
 _INT_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type == "int"}
 
 
+def make_private_folder(path: Path) -> None:
+    """The instance folder: made (or tightened) so only its owner can enter it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
 def load_secret_key(instance_path: Path) -> str:
     """Read the instance secret, creating it once (safely, even with several workers)."""
     path = instance_path / "secret_key"
-    instance_path.mkdir(parents=True, exist_ok=True)
+    make_private_folder(instance_path)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -105,7 +114,7 @@ def from_env(environ: dict[str, str] | None = None, **overrides) -> Settings:
             values[f.name] = _flag(raw)
         elif f.name == "instance_path":
             values[f.name] = Path(raw)
-        elif f.name in {"redis_url", "public_url"}:
+        elif f.name in {"redis_url", "public_url", "recovery_key_fingerprint"}:
             values[f.name] = raw or None
         else:
             values[f.name] = raw
@@ -118,7 +127,7 @@ def from_env(environ: dict[str, str] | None = None, **overrides) -> Settings:
     instance_path = Path(values.get("instance_path", Settings.instance_path))
     values["instance_path"] = instance_path
     if not values.get("database_url"):
-        instance_path.mkdir(parents=True, exist_ok=True)
+        make_private_folder(instance_path)
         values["database_url"] = f"sqlite:///{instance_path / 'voiceapp.sqlite3'}"
     if not values.get("secret_key"):
         values["secret_key"] = load_secret_key(instance_path)

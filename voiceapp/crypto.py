@@ -147,6 +147,18 @@ def key_id_of(public_key: bytes) -> str:
     return hashlib.sha256(b"voiceapp key id\x00" + public_key).hexdigest()[:32]
 
 
+def key_fingerprint(public_key: bytes) -> str:
+    """The whole SHA-256 of a public key, in groups of four, for people to compare and pin."""
+    digest = hashlib.sha256(b"voiceapp key fingerprint\x00" + public_key).hexdigest()
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+
+
+def normalise_fingerprint(text: str) -> str:
+    """A fingerprint as typed or pasted (any spacing, colons or case), as printed."""
+    compact = "".join(ch for ch in text.lower() if ch in "0123456789abcdef")
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
 def _public(key: bytes) -> hpke.MLKEM768X25519PublicKey:
     if len(key) != PUBLIC_KEY_SIZE:
         raise ValueError("not a voiceapp public key")

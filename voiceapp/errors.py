@@ -43,22 +43,29 @@ MESSAGES = {
           _l("Nothing you saved before is lost, and what you just did has not been "
              "sent yet. Please try again in a few minutes.")),
 }
+# A page that only shows something (GET) has nothing of the person's to lose or send.
+SHOWING_UNAVAILABLE = (_l("Sorry, we cannot show this page right now"),
+                       _l("Nothing you saved before is lost. Please try again in a few "
+                          "minutes."))
 
 health = Blueprint("health", __name__)
 
 
 @health.get("/healthz")
 def healthz():
-    """Which parts are up. No names, counts or versions: nothing an attacker can use."""
+    """Which parts are up. No names, counts or versions: nothing an attacker can use.
+
+    503 only when the database is down: with Redis unreachable every server still works,
+    counting rate limits on its own ("fallback"), so it stays in the load balancer.
+    """
     database_up = database().is_up()
-    rate_limits_up = throttle().is_up()
-    status = 200 if database_up and rate_limits_up else 503
     return jsonify(database="up" if database_up else "down",
-                   rate_limits="up" if rate_limits_up else "down"), status
+                   rate_limits=throttle().status()), 200 if database_up else 503
 
 
 def render_error(code: int, title=None, message=None):
-    default_title, default_message = MESSAGES[code]
+    default_title, default_message = (SHOWING_UNAVAILABLE if code == 503
+                                      and request.method in ("GET", "HEAD") else MESSAGES[code])
     return render_template("errors/error.html", code=code, title=title or default_title,
                            message=message or default_message), code
 

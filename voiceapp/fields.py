@@ -1,14 +1,35 @@
-"""Form pieces every role's forms share: optional questions and tick-box lists."""
+"""Form pieces every role's forms share: the base form, optional questions, tick-box lists."""
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import RadioField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 NOT_A_CHOICE = _l("Choose one of the answers, or leave them all empty.")
+
+
+class Form(FlaskForm):
+    """Every voiceapp form: it reads only posted form fields, and files only into its file
+    fields. A file sent under a text field's name, or a JSON body, is simply not an answer
+    (instead of a crash)."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if formdata is not None and not hasattr(formdata, "getlist"):  # flask-wtf's _Auto
+                if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+                    return None
+                files = MultiDict([(name, upload) for name, upload
+                                   in request.files.items(multi=True)
+                                   if isinstance(form._fields.get(name), FileField)])
+                return CombinedMultiDict((files, request.form))
+            return formdata
 
 
 def choices_of(options: list[tuple]) -> list[SelectChoice]:

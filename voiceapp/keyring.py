@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import base64
 import functools
+import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import redirect, request, url_for
 from flask import session as flask_session
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import crypto
 from .config import settings
 from .db import db, utcnow
-from .models import Conference, Organisation, RecipientKey, User
+from .models import Conference, KeyResetRequest, Organisation, RecipientKey, Role, User
 from .sessions import ServerSession
+
+log = logging.getLogger("voiceapp")
 
 
 def kdf_cost() -> crypto.KdfCost:
@@ -44,22 +48,72 @@ def _retire_active(tx: Session, **owner) -> None:
         key.retired_at = utcnow()
 
 
+@dataclass(frozen=True)
+class NewKey:
+    """A keypair made and wrapped under its owner's passphrase (the slow Argon2 part), ready
+    to store."""
+
+    private: bytes
+    public: bytes
+    wrapped: bytes
+
+    @property
+    def id(self) -> str:
+        return crypto.key_id_of(self.public)
+
+
+def make_person_key(passphrase: str) -> NewKey:
+    """A new keypair for a chair or advocate, wrapped under ``passphrase``. Touches no
+    database: do it before :func:`db.writing`."""
+    private = crypto.generate_private_key()
+    public = crypto.public_key_of(private)
+    return NewKey(private, public, crypto.wrap_private_key(
+        private, passphrase, crypto.key_id_of(public), kdf_cost()))
+
+
+def store_person_key(tx: Session, user: User, new: NewKey) -> RecipientKey:
+    """Store ``new`` as ``user``'s key; the previous one is retired but kept, so everything
+    sealed to it stays readable."""
+    _retire_active(tx, user_id=user.id)
+    key = _store_public(tx, user.organisation_id, user.id, new.private)
+    key.wrapped_private_key = new.wrapped
+    tx.flush()
+    return key
+
+
 def create_person_key(tx: Session, user: User,
                       passphrase: str) -> tuple[RecipientKey, bytes]:
-    """A new keypair for a chair or advocate; the previous one is retired but kept, so
-    everything sealed to it stays readable. Returns the key and its private half (for the
-    creator's session only)."""
-    _retire_active(tx, user_id=user.id)
-    private = crypto.generate_private_key()
-    key = _store_public(tx, user.organisation_id, user.id, private)
-    key.wrapped_private_key = crypto.wrap_private_key(private, passphrase, key.id, kdf_cost())
-    tx.flush()
-    return key, private
+    """:func:`make_person_key` and :func:`store_person_key` in one (for commands)."""
+    new = make_person_key(passphrase)
+    return store_person_key(tx, user, new), new.private
 
 
 def retire_keys(tx: Session, user: User) -> None:
     """Stop sealing to ``user``'s keys (a forgotten passphrase); they make a new one next."""
     _retire_active(tx, user_id=user.id)
+
+
+def pending_key_reset(tx: Session, user: User) -> KeyResetRequest | None:
+    return tx.scalar(select(KeyResetRequest).where(KeyResetRequest.user_id == user.id,
+                                                   KeyResetRequest.decided_at.is_(None)))
+
+
+def decide_key_reset(tx: Session, asked: KeyResetRequest, user: User, approve: bool,
+                     approver: User | None, actor: str) -> None:
+    """Approve a request for ``user``'s new key (their keys retire and every session of
+    theirs ends, unlocked keys with it) or refuse it; either way it is audited.
+    ``approver`` is the second coordinator (None: someone at the server's command line)."""
+    from . import audit
+    from .sessions import end_sessions_of
+
+    asked.decided_at = utcnow()
+    asked.approved = approve
+    asked.approved_by_id = approver.id if approver else None
+    if approve:
+        retire_keys(tx, user)
+        end_sessions_of(tx, user.id)
+    audit.record(tx, "staff.key-reset" if approve else "staff.key-reset-refused", actor=actor,
+                 subject=f"user:{user.id}", requested_by=asked.requested_by_id)
 
 
 def create_recovery_key(tx: Session, organisation: Organisation) -> tuple[RecipientKey, str]:
@@ -102,13 +156,17 @@ def unlock(user: User, passphrase: str) -> dict[str, bytes]:
     return opened
 
 
-def change_passphrase(tx: Session, user: User, old: str, new: str) -> None:
-    """Re-wrap every key of ``user`` under ``new`` (raises WrongPassphrase if ``old`` is wrong)."""
-    unlocked = unlock(user, old)
+def rewrap_keys(user: User, old: str, new: str) -> dict[str, bytes]:
+    """Every key of ``user`` wrapped again under ``new`` (raises WrongPassphrase if ``old`` is
+    wrong). Touches no database: store the result with :func:`store_rewrapped`."""
+    return {key_id: crypto.wrap_private_key(private, new, key_id, kdf_cost())
+            for key_id, private in unlock(user, old).items()}
+
+
+def store_rewrapped(tx: Session, user: User, rewrapped: dict[str, bytes]) -> None:
     for key in tx.scalars(select(RecipientKey).where(RecipientKey.user_id == user.id)):
-        if key.id in unlocked:
-            key.wrapped_private_key = crypto.wrap_private_key(unlocked[key.id], new, key.id,
-                                                              kdf_cost())
+        if key.id in rewrapped:
+            key.wrapped_private_key = rewrapped[key.id]
 
 
 # ---------------------------------------------------------------------------------------
@@ -174,13 +232,83 @@ def lock(session: ServerSession) -> None:
 # Who a submission is sealed to
 
 
-def recipients_for(tx: Session, conference: Conference,
-                   also: list[User] = ()) -> list[crypto.Recipient]:
-    """The conference chair's key, the organisation's recovery key, and ``also`` (people the
-    child agreed may read it) -- each only if they have a key."""
-    keys = [active_key(tx, conference.chair_id, conference.organisation_id),
-            active_key(tx, None, conference.organisation_id)]
-    keys += [active_key(tx, user.id, conference.organisation_id) for user in also]
-    unique = {key.id: key for key in keys if key is not None}
-    return [crypto.Recipient(key.id, key.public_key) for key in unique.values()]
+@dataclass(frozen=True)
+class Agreed:
+    """Who, besides the chair and the organisation's recovery key, may read a submission:
+    exactly what the child agreed to (or what an advocate confirmed the child agreed to)."""
 
+    service_id: int | None = None  # every advocate of this advocacy service
+    advocate_ids: frozenset[int] = frozenset()  # these advocates, by name
+    refused_ids: frozenset[int] = frozenset()  # never these, even through the service
+
+
+class NoReader(Exception):
+    """Neither the chair's key nor the recovery key can be trusted: nothing can be sealed."""
+
+
+@dataclass
+class Readers:
+    recipients: list[crypto.Recipient]
+    advocates: list[User]
+
+
+def recovery_fingerprint_problem(key: RecipientKey | None) -> str | None:
+    """Why the recovery key in the database is not the one pinned in the settings, if so."""
+    pinned = settings().recovery_key_fingerprint
+    if not pinned:
+        return None
+    if key is None:
+        return "no recovery key in the database"
+    if crypto.normalise_fingerprint(pinned) != crypto.key_fingerprint(key.public_key):
+        return "the recovery key is not the one pinned by VOICEAPP_RECOVERY_KEY_FINGERPRINT"
+    return None
+
+
+def recipients_for(tx: Session, conference: Conference, agreed: Agreed = Agreed()) -> Readers:
+    """The keys to seal a submission to: the conference chair's, the recovery key, and the
+    advocates in ``agreed``, in one query.
+
+    Every row that decides this must hold its integrity seal (the conference, each person,
+    each key), the chair must still be an enabled chair, advocates enabled advocates, and
+    the recovery key the one pinned in the settings. A row that fails is left out and
+    reported, never used: writing one row into the database makes nobody a reader.
+    """
+    from . import integrity
+
+    chair_ok = integrity.checked(tx, conference)
+    people = {conference.chair_id, *agreed.advocate_ids}
+    owner = or_(RecipientKey.user_id.is_(None), RecipientKey.user_id.in_(people))
+    if agreed.service_id is not None:
+        owner = or_(owner, User.advocacy_service_id == agreed.service_id)
+    rows = tx.execute(
+        select(RecipientKey, User).outerjoin(User, RecipientKey.user_id == User.id)
+        .where(RecipientKey.organisation_id == conference.organisation_id,
+               RecipientKey.retired_at.is_(None), owner)
+        .order_by(RecipientKey.created_at.desc())).all()
+    chosen: dict[int | None, RecipientKey] = {}
+    advocates: list[User] = []
+    for key, person in rows:
+        if key.user_id in chosen or not integrity.checked(tx, key):
+            continue
+        if person is None:
+            problem = recovery_fingerprint_problem(key)
+            if problem:
+                log.error("recovery key refused: %s", problem)
+                integrity.report_altered(tx, key, problem="recovery key not pinned")
+                continue
+        elif not integrity.checked(tx, person) or person.disabled_at is not None \
+                or person.organisation_id != conference.organisation_id:
+            continue
+        elif person.id == conference.chair_id:
+            if not (chair_ok and person.role == Role.CHAIR):
+                continue
+        elif person.role != Role.ADVOCATE or person.id in agreed.refused_ids or not (
+                person.id in agreed.advocate_ids
+                or person.advocacy_service_id == agreed.service_id):
+            continue
+        else:
+            advocates.append(person)
+        chosen[key.user_id] = key
+    if conference.chair_id not in chosen and None not in chosen:
+        raise NoReader(f"conference:{conference.id}")
+    return Readers([crypto.Recipient(k.id, k.public_key) for k in chosen.values()], advocates)

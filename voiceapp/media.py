@@ -9,17 +9,30 @@ iPhones become JPEG, because browsers cannot show HEIC.
 Mutagen reads the length of Ogg, MP4/M4A, WAV and MP3 recordings. It cannot read WebM, the
 format Chrome and Firefox record in, and no well-kept Python library does, so a small WebM
 (EBML) reader below walks the file's clusters and block timestamps to find its length.
+
+A hostile file must not tie up or kill a worker (a WebM of millions of empty elements, an
+MP4 of millions of empty atoms, a small PNG that decodes to a huge picture). So every check
+runs in a short-lived child process (:func:`inspect`, this file run as a script) with hard
+limits on CPU time, memory and files, a wall-clock deadline, and caps on elements, atoms and
+pixels so that most hostile files fail in milliseconds. The plain bytes reach the child
+through a pipe, never the disk. This module imports nothing from Flask or the rest of
+voiceapp, so the child starts quickly.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import os
 import struct
+import subprocess
+import sys
+import threading
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 try:  # HEIC photos from iPhones, when the optional decoder is installed
@@ -30,13 +43,35 @@ try:  # HEIC photos from iPhones, when the optional decoder is installed
 except ImportError:  # pragma: no cover - depends on the platform's wheels
     HEIC = False
 
-MAX_IMAGE_PIXELS = 30_000_000
+# JPEGs decode at a reduced scale (``draft``), so a big camera photo is cheap; other formats
+# decode whole, four bytes a pixel.
+MAX_JPEG_PIXELS = 50_000_000
+MAX_IMAGE_PIXELS = 4096 * 4096
 LONGEST_SIDE = 3000
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
+MIN_AUDIO_SECONDS = 0.3
+MAX_WEBM_ELEMENTS = 200_000
+MAX_MP4_ATOMS = 20_000
+
+# The child process's limits.
+CPU_SECONDS = 10
+MEMORY_BYTES = 1024 * 1024 * 1024
+DEADLINE_SECONDS = 20
+
+# Why a file was refused (the caller turns these into kind words).
+NOT_AUDIO = "not-audio"
+NOT_IMAGE = "not-image"
+TOO_MANY_PIXELS = "too-many-pixels"
+BROKEN = "broken"
+TOO_HARD = "too-hard"  # the child process hit a limit or the deadline
 
 
 class MediaProblem(ValueError):
-    """A file we will not keep, with a kind message for the person who sent it."""
+    """A file we will not keep; ``code`` says why (one of the constants above)."""
+
+    @property
+    def code(self) -> str:
+        return self.args[0]
 
 
 @dataclass(frozen=True)
@@ -59,14 +94,6 @@ IMAGE_KINDS = {
     "WEBP": Kind("image", "image/webp", "webp"),
 }
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}
-
-NOT_AUDIO = _l("That file is not a voice note we can play. Try recording again, or choose a "
-               "different file.")
-NOT_IMAGE = _l("That file is not a photo we can open. Try taking the photo again.")
-TOO_MANY_PIXELS = _l("That photo is too big for us to open. Try taking it again with a "
-                     "lower camera setting.")
-BROKEN = _l("That file seems to be broken or only partly sent. Please try again.")
-
 
 def sniff(head: bytes) -> str | None:
     """The container a file really is, from its first bytes: "webm", "ogg", "mp4", "wav",
@@ -100,13 +127,15 @@ def audio_seconds(container: str, stream: IO[bytes]) -> float:
     """The length of an audio-only recording; raises :class:`MediaProblem` otherwise."""
     stream.seek(0)
     try:
-        if container == "webm":
-            return webm_seconds(stream)
-        return _mutagen_seconds(container, stream)
+        seconds = (webm_seconds(stream) if container == "webm"
+                   else _mutagen_seconds(container, stream))
     except MediaProblem:
         raise
     except Exception:  # noqa: BLE001 - any parser failure means a file we will not keep
         raise MediaProblem(BROKEN) from None
+    if seconds < MIN_AUDIO_SECONDS:
+        raise MediaProblem(BROKEN)
+    return seconds
 
 
 def _mutagen_seconds(container: str, stream: IO[bytes]) -> float:
@@ -114,6 +143,11 @@ def _mutagen_seconds(container: str, stream: IO[bytes]) -> float:
     from mutagen.mp4 import MP4, Atoms
 
     if container == "mp4":
+        stream.seek(0, io.SEEK_END)
+        end = stream.tell()
+        stream.seek(0)
+        _count_atoms(stream, end, [MAX_MP4_ATOMS])
+        stream.seek(0)
         atoms = Atoms(stream)
         for track in atoms.path(b"moov")[-1].findall(b"trak"):
             for handler in track.findall(b"hdlr", recursive=True):
@@ -128,9 +162,33 @@ def _mutagen_seconds(container: str, stream: IO[bytes]) -> float:
             raise MediaProblem(NOT_AUDIO)
         info = found.info
     seconds = float(getattr(info, "length", 0) or 0)
-    if seconds <= 0:
-        raise MediaProblem(BROKEN)
+    if container == "wav":  # a header may claim audio the file does not hold
+        byte_rate = (getattr(info, "sample_rate", 0) * getattr(info, "channels", 0)
+                     * getattr(info, "bits_per_sample", 0) // 8)
+        stream.seek(0, io.SEEK_END)
+        seconds = min(seconds, stream.tell() / byte_rate) if byte_rate else 0
     return seconds
+
+
+def _count_atoms(stream: IO[bytes], end: int, budget: list[int]) -> None:
+    """Walk an MP4's boxes (atoms), giving up after :data:`MAX_MP4_ATOMS` of them: millions
+    of tiny atoms would otherwise cost mutagen minutes and gigabytes."""
+    containers = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"edts", b"dinf"}
+    while stream.tell() + 8 <= end:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise MediaProblem(BROKEN)
+        start = stream.tell()
+        size, name = struct.unpack(">I4s", _read_exact(stream, 8))
+        if size == 1:
+            size = struct.unpack(">Q", _read_exact(stream, 8))[0]
+        elif size == 0:
+            size = end - start
+        if size < 8 or start + size > end:
+            raise MediaProblem(BROKEN)
+        if name in containers:
+            _count_atoms(stream, start + size, budget)
+        stream.seek(start + size)
 
 
 _WEBM_DESCEND = {0x18538067, 0x1F43B675, 0xA0, 0x1549A966, 0x1654AE6B, 0xAE}
@@ -170,7 +228,11 @@ def webm_seconds(stream: IO[bytes]) -> float:
     size, _ = _vint(stream, keep_marker=False)
     if b"webm" not in _read_exact(stream, min(size, 256)):
         raise MediaProblem(NOT_AUDIO)
+    elements = 0
     while (element := _vint(stream, keep_marker=True)) is not None:
+        elements += 1
+        if elements > MAX_WEBM_ELEMENTS:
+            raise MediaProblem(BROKEN)
         element_id = element[0]
         size_info = _vint(stream, keep_marker=False)
         if size_info is None:
@@ -215,7 +277,8 @@ def clean_image(stream: IO[bytes]) -> tuple[bytes, Kind]:
             source_format = image.format
             if source_format not in IMAGE_KINDS and not (HEIC and source_format == "HEIF"):
                 raise MediaProblem(NOT_IMAGE)
-            if image.width * image.height > MAX_IMAGE_PIXELS:  # checked before decoding
+            limit = MAX_JPEG_PIXELS if source_format == "JPEG" else MAX_IMAGE_PIXELS
+            if image.width * image.height > limit:  # checked before decoding
                 raise MediaProblem(TOO_MANY_PIXELS)
             image.draft("RGB", (LONGEST_SIDE, LONGEST_SIDE))  # JPEG: decode at a smaller scale
             image.load()
@@ -245,3 +308,105 @@ def clean_image(stream: IO[bytes]) -> tuple[bytes, Kind]:
     else:
         clean.save(out, format="WEBP", quality=85)
     return out.getvalue(), kind
+
+
+# ---------------------------------------------------------------------------------------
+# Checking a file in a child process with hard limits
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """What the child process found: the file's kind, and for a voice note its length, for a
+    photo the cleaned image (to keep instead of the original)."""
+
+    kind: Kind
+    seconds: float | None = None
+    image: bytes | None = None
+
+
+def check(expected: str, stream: IO[bytes]) -> Inspected:
+    """The checks themselves: ``expected`` is "audio" or "image"."""
+    stream.seek(0)
+    container = sniff(stream.read(64))
+    if expected == "audio":
+        if container not in AUDIO_KINDS:
+            raise MediaProblem(NOT_AUDIO)
+        return Inspected(AUDIO_KINDS[container], seconds=audio_seconds(container, stream))
+    if container not in ("jpeg", "png", "webp", "heic"):
+        raise MediaProblem(NOT_IMAGE)
+    image, kind = clean_image(stream)
+    return Inspected(kind, image=image)
+
+
+def inspect(expected: str, pieces: Iterable[bytes]) -> Inspected:
+    """Run :func:`check` on the file in ``pieces`` in a child process with hard limits.
+
+    Raises :class:`MediaProblem` for a file we will not keep, :data:`TOO_HARD` when the
+    child ran out of time or memory.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-I", os.path.abspath(__file__), expected],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", "")})
+    deadline = threading.Timer(DEADLINE_SECONDS, child.kill)
+    deadline.start()
+    try:
+        try:
+            for piece in pieces:
+                child.stdin.write(piece)
+            child.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # the child stopped reading: its exit says why
+        header = child.stdout.readline()
+        body = child.stdout.read()
+        child.wait()
+    finally:
+        deadline.cancel()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    try:
+        found = json.loads(header)
+    except ValueError:
+        raise MediaProblem(TOO_HARD) from None
+    if child.returncode != 0 or "problem" in found:
+        raise MediaProblem(found.get("problem", TOO_HARD))
+    kind = Kind(**found["kind"])
+    if found.get("image_bytes") is not None and len(body) != found["image_bytes"]:
+        raise MediaProblem(TOO_HARD)
+    return Inspected(kind, seconds=found.get("seconds"),
+                     image=body if found.get("image_bytes") is not None else None)
+
+
+def _limit_this_process() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+
+
+def _child_main(expected: str) -> int:
+    """The child process: read the file from stdin, write one JSON line and, for a photo,
+    the cleaned image after it."""
+    _limit_this_process()
+    out = sys.stdout.buffer
+    try:
+        found = check(expected, io.BytesIO(sys.stdin.buffer.read()))
+    except MediaProblem as problem:
+        out.write(json.dumps({"problem": problem.code}).encode() + b"\n")
+        return 0
+    except MemoryError:
+        out.write(json.dumps({"problem": TOO_HARD}).encode() + b"\n")
+        return 0
+    header = {"kind": found.kind.__dict__, "seconds": found.seconds,
+              "image_bytes": None if found.image is None else len(found.image)}
+    out.write(json.dumps(header).encode() + b"\n")
+    if found.image is not None:
+        out.write(found.image)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1]))

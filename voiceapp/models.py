@@ -1,10 +1,14 @@
 """The data voiceapp keeps. Nothing a child says is stored in a readable column.
 
 Readable here: who works for the organisation, conference references and dates, invites
-(their codes sealed under the instance key), and metadata a chair needs to sort an inbox
-(when something was sent, by whom, in which language, whether it is urgent). Everything a
-child or an advocate writes or records lives only in ``ciphertext`` columns and attachment
-chunks, sealed by :mod:`voiceapp.crypto`.
+(their codes and labels sealed under the instance key), and metadata a chair needs to sort
+an inbox (when something was sent, by whom, in which language, whether it is urgent).
+Everything a child or an advocate writes or records lives only in ``ciphertext`` columns and
+attachment chunks, sealed by :mod:`voiceapp.crypto`.
+
+Rows that decide who may read a submission, or what a reader is shown about it, carry a
+``seal``: an HMAC under a key the database does not hold (:mod:`voiceapp.integrity`), so
+someone who can write to the database cannot quietly change them.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ DEFAULT_EXIT_URL = "https://www.bbc.co.uk/weather"
 
 def _created() -> Mapped[datetime]:
     return mapped_column(UTCDateTime, default=utcnow)
+
+
+def _seal() -> Mapped[str]:
+    """The row's integrity seal (:mod:`voiceapp.integrity`); set as the row is written."""
+    return mapped_column(String(64), default="")
 
 
 class Organisation(Base):
@@ -95,6 +104,7 @@ class User(Base):
     created_at: Mapped[datetime] = _created()
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seal: Mapped[str] = _seal()
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -139,6 +149,7 @@ class RecipientKey(Base):
     wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seal: Mapped[str] = _seal()
 
 
 class Conference(Base):
@@ -152,13 +163,18 @@ class Conference(Base):
     kind: Mapped[str] = mapped_column(String(10), default=ConferenceKind.INITIAL)
     chair_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = _created()
+    seal: Mapped[str] = _seal()
 
     organisation: Mapped[Organisation] = relationship()
     chair: Mapped[User] = relationship()
 
 
 class Invite(Base):
-    """One child's way in: a short code, sealed at rest, looked up by its keyed hash."""
+    """One child's way in: a short code, sealed at rest, looked up by its keyed hash.
+
+    The coordinator's label is sealed too (:func:`voiceapp.invites.label_of`): it may say
+    more about a child than anything else in the database.
+    """
 
     __tablename__ = "invite"
 
@@ -167,7 +183,7 @@ class Invite(Base):
         ForeignKey("conference.id", ondelete="CASCADE"), index=True)
     code_lookup: Mapped[str] = mapped_column(String(64), unique=True)
     code_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    label: Mapped[str] = mapped_column(String(60), default="")
+    label_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -175,19 +191,27 @@ class Invite(Base):
     # An advocate a coordinator has linked to this child (they see the child's requests).
     assigned_advocate_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"),
                                                              index=True)
+    seal: Mapped[str] = _seal()
 
     conference: Mapped[Conference] = relationship()
 
 
 class Draft(Base):
-    """A child's answers before sending, sealed under a key that only their cookie holds."""
+    """A child's answers before sending, sealed under a key that only their cookie holds.
+
+    One per session and invite, found by both (never through a pointer that two tabs could
+    overwrite). ``version`` goes up with every save, so a save that finds it changed by
+    another tab merges its own page into the newer answers instead of replacing them.
+    """
 
     __tablename__ = "draft"
+    __table_args__ = (UniqueConstraint("session_id", "invite_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     invite_id: Mapped[int] = mapped_column(ForeignKey("invite.id", ondelete="CASCADE"),
                                            index=True)
-    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
@@ -221,6 +245,7 @@ class Submission(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seal: Mapped[str] = _seal()
 
     conference: Mapped[Conference] = relationship()
     invite: Mapped[Invite | None] = relationship()
@@ -288,7 +313,11 @@ class AuditEvent(Base):
 
 
 class WebSession(Base):
-    """A server-side session. The id is a hash of the cookie's token, never the token."""
+    """A server-side session. The id is a hash of the cookie's token, never the token.
+
+    ``version`` goes up with every save: a request that finds it changed by another (a
+    second tab) merges its own changes into the newer data instead of replacing it.
+    """
 
     __tablename__ = "web_session"
 
@@ -296,6 +325,27 @@ class WebSession(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     data: Mapped[str] = mapped_column(Text, default="{}")
+    version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = _created()
     last_seen_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class KeyResetRequest(Base):
+    """A coordinator's request to give someone a new key (a forgotten passphrase).
+
+    It takes effect only when a second coordinator approves it (or, where there is only one,
+    someone with the server's command line): one person alone cannot take over a chair's
+    future submissions.
+    """
+
+    __tablename__ = "key_reset_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"),
+                                         index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    requested_at: Mapped[datetime] = _created()
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved: Mapped[bool | None] = mapped_column(Boolean)

@@ -123,7 +123,11 @@ def empty_answers() -> dict:
         "helper_service": None,
         "helper_name": "",
         "attend": None,
+        # Each sharing answer is kept with who it was about (see voiceapp.child.consent).
+        "share_service": None,
+        "share_service_id": None,
         "share_advocate": None,
+        "share_advocate_id": None,
         "share_parents": None,
     }
 
@@ -146,15 +150,24 @@ ASKED = {
     "helper": (_l("Who do you want to help you tell the meeting?"), None),
     "meeting": (_l("Do you want to go to the meeting?"),
                 _l("Does the child want to go to the meeting?")),
-    "share_advocate": (_l("Can your advocate see what you said too?"), None),
     "share_parents": (_l("Can your parents or carers be told what you said?"),
                       _l("Can their parents or carers be told what they said?")),
 }
 
 
-def summary_rows(answers: dict, services: dict[int, str], about_child: bool = False) -> list[Row]:
+def service_question(service_name: str) -> str:
+    return str(_l("Can %(service)s see what you said too?", service=service_name))
+
+
+def advocate_question(advocate_name: str) -> str:
+    return str(_l("Can %(name)s, your advocate, see what you said too?", name=advocate_name))
+
+
+def summary_rows(answers: dict, services: dict[int, str], about_child: bool = False,
+                 advocate_name: str = "") -> list[Row]:
     """Every question with its answer, in the order the child was asked (or, for an
-    advocate's record, the questions the advocate answered about the child)."""
+    advocate's record, the questions the advocate answered about the child).
+    ``advocate_name`` names the assigned advocate the child was asked about."""
     questions = HOUSE_QUESTIONS_ABOUT if about_child else HOUSE_QUESTIONS
     not_answered = str(_l("Not answered"))
 
@@ -195,9 +208,17 @@ def summary_rows(answers: dict, services: dict[int, str], about_child: bool = Fa
         rows.append(Row("helper", asked("helper"), helper_text))
     rows.append(Row("meeting", asked("meeting"),
                     label_of(ATTEND, answers.get("attend")) or not_answered))
-    if answers.get("share_advocate") and not about_child:
-        rows.append(Row("sharing", asked("share_advocate"),
-                        label_of(SHARE_ADVOCATE, answers["share_advocate"])))
+    if not about_child and answers.get("share_service_id") is not None:
+        name = services.get(answers["share_service_id"]) or answers.get(
+            "share_service_name", "")
+        rows.append(Row("sharing", service_question(name),
+                        label_of(SHARE_ADVOCATE, answers.get("share_service"))
+                        or not_answered))
+    if not about_child and answers.get("share_advocate_id") is not None:
+        name = advocate_name or answers.get("share_advocate_name", "")
+        rows.append(Row("sharing", advocate_question(name),
+                        label_of(SHARE_ADVOCATE, answers.get("share_advocate"))
+                        or not_answered))
     rows.append(Row("sharing", asked("share_parents"),
                     label_of(SHARE_PARENTS, answers.get("share_parents")) or not_answered))
     return rows

@@ -7,6 +7,9 @@ the browser): no inline script, no third party, no framing, forms post only to t
 
 from __future__ import annotations
 
+import logging
+import time
+
 from flask import Flask, Response, current_app, g, request
 from flask_wtf import CSRFProtect
 from limits import RateLimitItem, parse
@@ -28,6 +31,7 @@ CSP = "; ".join([
 ])
 
 csrf = CSRFProtect()
+log = logging.getLogger("voiceapp")
 
 # Every limit in one place. Each attempt is counted before the work is done, so parallel
 # requests cannot overshoot a limit.
@@ -36,11 +40,16 @@ LIMITS: dict[str, RateLimitItem] = {
     "sign-in:ip": parse("5/minute"),
     "code:account": parse("5/minute"),
     "unlock:account": parse("5/minute"),
-    "invite:ip": parse("10/minute"),
-    "invite:ip-hour": parse("30/hour"),
-    "invite:prefix": parse("10/hour"),
+    # Invite codes: every attempt counts towards a generous per-address ceiling (so parallel
+    # requests cannot overshoot), but only wrong codes count towards the real limits. Many
+    # children behind one school's or children's home's address, each typing their own
+    # right code, never lock each other out.
+    "invite:ip": parse("120/minute"),
+    "invite:wrong": parse("10/minute"),
+    "invite:wrong-hour": parse("60/hour"),
     "staff-link:ip": parse("10/minute"),
     "upload:session": parse("30/hour"),
+    "upload:invite": parse("60/hour"),
     "session:ip": parse("60/minute"),
 }
 
@@ -53,28 +62,47 @@ class Throttle:
     """Moving-window limits, in Redis when configured (shared by every server), else memory.
 
     Without Redis each worker process counts on its own, so several workers multiply every
-    limit: set VOICEAPP_REDIS_URL whenever more than one process serves. If the store is
-    unreachable the answer is "not allowed": guessing never becomes unlimited because a
-    cache is down.
+    limit: set VOICEAPP_REDIS_URL whenever more than one process serves. If Redis cannot be
+    reached, each process falls back to counting on its own (logged once, shown on
+    ``/healthz``) and tries Redis again after :attr:`RETRY_SECONDS`: children can still
+    start and send, and guessing is still limited, per process.
     """
 
+    RETRY_SECONDS = 30
+
     def __init__(self, redis_url: str | None) -> None:
-        self.storage = storage_from_string(redis_url or "memory://")
-        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.local = MovingWindowRateLimiter(storage_from_string("memory://"))
+        self.shared = MovingWindowRateLimiter(storage_from_string(
+            redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)) if redis_url else None
+        self._shared_down_until = 0.0
+
+    @property
+    def falling_back(self) -> bool:
+        return self.shared is not None and self._shared_down_until > time.monotonic()
+
+    def _run(self, operation):
+        if self.shared is not None and not self.falling_back:
+            try:
+                result = operation(self.shared)
+            except Exception:  # noqa: BLE001 - Redis unreachable: count in this process
+                if not self._shared_down_until:
+                    log.error("rate limits: Redis is unreachable; counting in this process "
+                              "until it is back")
+                self._shared_down_until = time.monotonic() + self.RETRY_SECONDS
+            else:
+                if self._shared_down_until:
+                    log.warning("rate limits: Redis is back")
+                    self._shared_down_until = 0.0
+                return result
+        return operation(self.local)
 
     def hit(self, rule: str, *key: str) -> bool:
         """Count one attempt, atomically; False if it is over the limit."""
-        try:
-            return self.limiter.hit(LIMITS[rule], rule, *key)
-        except Exception:  # noqa: BLE001 - an unreachable store fails closed
-            return False
+        return self._run(lambda limiter: limiter.hit(LIMITS[rule], rule, *key))
 
     def allows(self, rule: str, *key: str) -> bool:
         """Whether another attempt would be allowed, without counting one."""
-        try:
-            return self.limiter.test(LIMITS[rule], rule, *key)
-        except Exception:  # noqa: BLE001 - an unreachable store fails closed
-            return False
+        return self._run(lambda limiter: limiter.test(LIMITS[rule], rule, *key))
 
     def check(self, *rules: tuple[str, ...]) -> None:
         """Count an attempt against every (rule, *key); raise :class:`Throttled` if any is
@@ -85,19 +113,23 @@ class Throttle:
 
     def forgive(self, rule: str, *key: str) -> None:
         """Start a key's count again (after a complete, successful sign-in)."""
-        try:
-            self.limiter.clear(LIMITS[rule], rule, *key)
-        except Exception:  # noqa: BLE001 - at worst the person waits a minute
-            pass
+        self._run(lambda limiter: limiter.clear(LIMITS[rule], rule, *key))
 
-    def is_up(self) -> bool:
+    def status(self) -> str:
+        """"up" (Redis answers, or no Redis is configured) or "fallback" (counting in each
+        process because Redis does not answer)."""
+        if self.shared is None:
+            return "up"
         try:
-            return bool(self.storage.check())
+            reachable = bool(self.shared.storage.check())
         except Exception:  # noqa: BLE001
-            return False
+            reachable = False
+        return "up" if reachable else "fallback"
 
     def reset(self) -> None:
-        self.storage.reset()
+        self.local.storage.reset()
+        if self.shared is not None:
+            self.shared.storage.reset()
 
 
 def throttle() -> Throttle:

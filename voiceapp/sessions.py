@@ -9,6 +9,10 @@ Threats and answers:
 - Session fixation: :meth:`ServerSession.regenerate` issues a new token at sign-in.
 - Forgotten sessions on shared phones: every session has an idle lifetime, refreshed as the
   person uses it, and the cookie itself ends when the browser does.
+- Two tabs at once: a save writes only what its request changed, merged into whatever
+  another request saved meanwhile (``version`` tells), so neither undoes the other.
+- The database failing while a session is read: the request gets a kind "try again" page
+  (:func:`refuse_when_unavailable`), never a new, empty session in place of the child's.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request, session as current_session
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from . import crypto
+from .changes import merge, snapshot
 from .db import db, release_request_session, utcnow, write_transaction
 from .models import WebSession
 from .security import client_ip, throttle
@@ -43,19 +49,26 @@ def session_id(token: str) -> str:
 
 
 class ServerSession(CallbackDict, SessionMixin):
-    """A session dict plus the token it is stored under (kept in memory, never stored)."""
+    """A session dict plus the token it is stored under (kept in memory, never stored).
+
+    ``loaded`` is the data as it was read, so a save can tell what this request changed.
+    """
 
     def __init__(self, initial: dict | None = None, token: str | None = None,
-                 last_seen: datetime | None = None) -> None:
+                 last_seen: datetime | None = None, version: int = 0) -> None:
         def on_update(_self: ServerSession) -> None:
             _self.modified = True
 
         super().__init__(initial, on_update)
         self.token = token
         self.stored_token = token
+        self.cookie_token = token
         self.last_seen = last_seen
+        self.version = version
+        self.loaded = snapshot(dict(initial or {}))
         self.modified = False
         self.ended = False
+        self.unavailable = False
 
     @property
     def new(self) -> bool:  # type: ignore[override]
@@ -93,6 +106,10 @@ class ServerSession(CallbackDict, SessionMixin):
     def idle_seconds(self) -> int:
         return int(self.get("_idle", ANONYMOUS_IDLE_SECONDS))
 
+    @property
+    def changed(self) -> bool:
+        return dict(self) != self.loaded
+
 
 class DatabaseSessionInterface(SessionInterface):
     """Stores :class:`ServerSession` rows in ``web_session``; shared by every worker."""
@@ -103,64 +120,127 @@ class DatabaseSessionInterface(SessionInterface):
             return ServerSession()
         try:
             row = db.get(WebSession, session_id(token))
-        except SQLAlchemyError:  # the database is down: the page says so, kindly
+        except SQLAlchemyError:
             release_request_session()
-            return ServerSession()
+            log.error("could not read a session: the database is unavailable")
+            unavailable = ServerSession(token=token)
+            unavailable.unavailable = True
+            return unavailable
         now = utcnow()
         if row is None or row.expires_at <= now:
             return ServerSession()
         data = json.loads(row.data)
         if data.get("_until", now.timestamp() + 1) <= now.timestamp():
             return ServerSession()
-        return ServerSession(data, token=token, last_seen=row.last_seen_at)
+        return ServerSession(data, token=token, last_seen=row.last_seen_at, version=row.version)
+
+    def save_within(self, tx: Session) -> None:
+        """Save the request's session inside its write transaction (:func:`db.writing`)."""
+        session = current_session._get_current_object()
+        if isinstance(session, ServerSession) and not session.unavailable:
+            if _needs_storing(session) and (not _starting(session)
+                                            or _may_start_session(session)):
+                _store(tx, session)
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
         release_request_session()
+        if session.unavailable:  # never replace a child's session because the database was
+            if session.ended:    # down; but leaving quickly still takes the cookie away
+                self._set_cookie(app, session, response)
+            return
         try:
-            self._save(app, session, response)
+            if _needs_storing(session) and (not _starting(session)
+                                            or _may_start_session(session)):
+                with write_transaction() as tx:
+                    _store(tx, session)
         except SQLAlchemyError:  # the page already says what went wrong; keep the old row
             log.error("could not save a session: the database is unavailable")
+            return
+        self._set_cookie(app, session, response)
 
-    def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
+    def _set_cookie(self, app: Flask, session: ServerSession, response: Response) -> None:
         name = self.get_cookie_name(app)
         cookie = dict(domain=self.get_cookie_domain(app), path=self.get_cookie_path(app),
                       secure=self.get_cookie_secure(app), httponly=True,
                       samesite=self.get_cookie_samesite(app))
-        replaced = session.stored_token is not None and session.token != session.stored_token
-        if session.ended or replaced:
-            with write_transaction() as tx:
-                tx.execute(delete(WebSession).where(
-                    WebSession.id == session_id(session.stored_token or "")))
-        if session.ended:
-            if session.stored_token is not None:
+        if session.ended or session.stored_token is None:
+            if session.cookie_token is not None:
                 response.delete_cookie(name, **cookie)
             return
-        if not session:
-            return
-        now = utcnow()
-        due = session.last_seen is None or now - session.last_seen >= _TOUCH_EVERY
-        if not (session.modified or due or replaced):
-            return
-        token = session._ensure_token()
-        starting = token != session.stored_token
-        if starting and not _may_start_session(session):
-            return
-        with write_transaction() as tx:
-            row = tx.get(WebSession, session_id(token))
-            if row is None and not starting:
-                # Ended while this request ran (sign-out, signed out everywhere, disabled):
-                # it stays ended.
-                response.delete_cookie(name, **cookie)
-                return
-            row = row or WebSession(id=session_id(token), created_at=now)
-            row.data = json.dumps(dict(session), separators=(",", ":"))
-            row.user_id = session.get("user_id")
-            row.last_seen_at = now
-            row.expires_at = now + timedelta(seconds=session.idle_seconds)
-            tx.add(row)
-        if starting:
-            response.set_cookie(name, token, **cookie)
+        if session.stored_token != session.cookie_token:
+            response.set_cookie(name, session.stored_token, **cookie)
         response.vary.add("Cookie")
+
+
+def _starting(session: ServerSession) -> bool:
+    """Whether saving means a new row: a new session, or one given a new token."""
+    return session.stored_token is None or session.token != session.stored_token
+
+
+def _needs_storing(session: ServerSession) -> bool:
+    if session.ended:
+        return session.stored_token is not None
+    if _starting(session):
+        return bool(session)
+    if session.stored_token is None:
+        return False
+    due = "user_id" in session and (session.last_seen is None
+                                    or utcnow() - session.last_seen >= _TOUCH_EVERY)
+    return session.changed or due
+
+
+def _store(tx: Session, session: ServerSession) -> None:
+    """Write the session's row in ``tx``: a new row for a new token, otherwise only what this
+    request changed, merged into the stored data if another request saved it meanwhile."""
+    now = utcnow()
+    if session.stored_token is not None and (session.ended or _starting(session)):
+        tx.execute(delete(WebSession).where(WebSession.id == session_id(session.stored_token)))
+    if session.ended:
+        session.stored_token = None
+        return
+    values = dict(user_id=session.get("user_id"), last_seen_at=now,
+                  expires_at=now + timedelta(seconds=session.idle_seconds))
+    if _starting(session):
+        tx.add(WebSession(id=session.id, created_at=now, version=1,
+                          data=_dumps(session), **values))
+        tx.flush()
+        session.version = 1
+    else:
+        row_id = session_id(session.stored_token)
+        stored = tx.execute(update(WebSession).where(
+            WebSession.id == row_id, WebSession.version == session.version)
+            .values(data=_dumps(session), version=session.version + 1, **values)
+            .execution_options(synchronize_session=False)).rowcount
+        if stored:
+            session.version += 1
+        elif not _merge_into_newer(tx, session, row_id, values):
+            session.ended, session.stored_token = True, None
+            return
+    session.stored_token = session.token
+    session.last_seen = now
+    session.loaded = snapshot(dict(session))
+    session.modified = False
+
+
+def _merge_into_newer(tx: Session, session: ServerSession, row_id: str, values: dict) -> bool:
+    """Another request saved this session meanwhile: apply our changes to its data. False if
+    the session ended meanwhile (signed out, or signed out everywhere): it stays ended."""
+    row = tx.execute(select(WebSession.data, WebSession.version)
+                     .where(WebSession.id == row_id).with_for_update()).first()
+    if row is None:
+        return False
+    merged = merge(json.loads(row.data), session.loaded, dict(session))
+    tx.execute(update(WebSession).where(WebSession.id == row_id)
+               .values(data=json.dumps(merged, separators=(",", ":")), version=row.version + 1,
+                       **values).execution_options(synchronize_session=False))
+    session.clear()
+    session.update(merged)
+    session.version = row.version + 1
+    return True
+
+
+def _dumps(session: ServerSession) -> str:
+    return json.dumps(dict(session), separators=(",", ":"))
 
 
 _ANONYMOUS_KEYS = {"csrf_token", "lang", "next", "_idle"}
@@ -168,10 +248,24 @@ _ANONYMOUS_KEYS = {"csrf_token", "lang", "next", "_idle"}
 
 def _may_start_session(session: ServerSession) -> bool:
     """Anonymous visitors (a CSRF token, a language) get a stored session only within a
-    per-address allowance, so a bot cannot fill the table or hold the write lock."""
+    per-address allowance, so a bot cannot fill the table."""
     if set(session) - _ANONYMOUS_KEYS:
         return True
     return throttle().hit("session:ip", client_ip())
+
+
+_STILL_WORKS_WHEN_DOWN = {"static", "health.healthz", "child.leave", "child.about_leaving"}
+
+
+def refuse_when_unavailable():
+    """Before every request: if the session could not be read, say so kindly (503) instead
+    of carrying on as if the person had no session."""
+    from .errors import render_error
+
+    if getattr(current_session, "unavailable", False) and \
+            request.endpoint not in _STILL_WORKS_WHEN_DOWN:
+        return render_error(503)
+    return None
 
 
 def end_sessions_of(tx, user_id: int) -> None:
@@ -181,3 +275,4 @@ def end_sessions_of(tx, user_id: int) -> None:
 
 def init_app(app: Flask) -> None:
     app.session_interface = DatabaseSessionInterface()
+    app.before_request(refuse_when_unavailable)

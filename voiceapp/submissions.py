@@ -4,78 +4,102 @@ A submission is stored in one transaction: the sealed answers, one wrapped conte
 reader, and its attachments moved from the draft. The idempotency key (unique) makes a
 second send of the same draft -- a double tap, a retry after a dropped connection -- find
 the first instead of making another.
+
+What a reader is shown about a submission must be what was sent:
+- the sealed context binds the answers to the submission, its conference, its invite and
+  who wrote it (format 2), so a row moved to another child or author no longer opens;
+- the row's integrity seal (:mod:`voiceapp.integrity`) covers the metadata an inbox shows
+  without opening anything (the invite, the author, urgency, read and recorded marks);
+- urgency is worked out again from the answers when they are opened.
+Anything that does not match is shown as "this record has been altered", never as a label.
+The answers are padded to a size bucket before sealing, so the length of a ciphertext says
+little about how much a child wrote.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import audit, crypto, keyring
-from .models import (
-    AdvocacyService, Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey,
-)
+from . import audit, crypto, integrity, keyring
+from .db import utcnow
+from .models import Attachment, Author, Conference, Invite, Submission, User, WrappedKey
 from .questions import GATHERED, HOUSES, LOW_SCORE, Row, label_of, summary_rows
 
 PAYLOAD_VERSION = 1
+# 1: the context binds the submission and conference; 2: also its invite and author.
+SUBMISSION_FORMAT = 2
+_SMALLEST_BUCKET = 1024
 
 
-def submission_context(submission_id: uuid.UUID, conference_id: int) -> bytes:
-    return crypto.context("submission", submission=submission_id, conference=conference_id)
+def submission_context(submission: Submission) -> bytes:
+    if submission.format_version == 1:
+        return crypto.context("submission", submission=submission.id,
+                              conference=submission.conference_id)
+    return crypto.context("submission", submission=submission.id,
+                          conference=submission.conference_id, invite=submission.invite_id,
+                          author=submission.author, author_user=submission.author_user_id)
 
 
 def is_urgent(answers: dict) -> bool:
     """A safety score of 3 or less puts the submission at the top of the chair's inbox."""
     score = answers.get("safety")
-    return isinstance(score, int) and score <= LOW_SCORE
+    return isinstance(score, int) and not isinstance(score, bool) and score <= LOW_SCORE
 
 
-def advocates_for(tx: Session, invite: Invite | None, service_id: int | None) -> list[User]:
-    """The advocates who may read what a child shares: the service's and the assigned one."""
-    conditions = []
-    if service_id is not None:
-        conditions.append(User.advocacy_service_id == service_id)
-    if invite is not None and invite.assigned_advocate_id is not None:
-        conditions.append(User.id == invite.assigned_advocate_id)
-    if not conditions:
-        return []
-    return list(tx.scalars(select(User).where(
-        User.role == Role.ADVOCATE, User.disabled_at.is_(None), or_(*conditions))))
+def padded(body: bytes) -> bytes:
+    """``body`` with spaces after it, up to the next power of two (1 KiB at least). JSON
+    allows trailing spaces, so it reads back unchanged."""
+    size = _SMALLEST_BUCKET
+    while size < len(body):
+        size *= 2
+    return body + b" " * (size - len(body))
+
+
+@dataclass
+class Sent:
+    submission: Submission
+    advocates: list[User]  # the advocates it was sealed to
 
 
 def seal_submission(tx: Session, *, conference: Conference, invite: Invite | None,
                     payload: dict, idempotency_key: str, language: str,
                     author: Author = Author.CHILD, author_user: User | None = None,
-                    readers: list[User] = (), attachments: list[Attachment] = (),
-                    advocacy_service: AdvocacyService | None = None,
-                    started_at: datetime | None = None) -> Submission:
-    """Seal ``payload`` to the chair, the recovery key and ``readers``; add it to ``tx``."""
-    submission_id = uuid.uuid4()
-    context = submission_context(submission_id, conference.id)
-    recipients = keyring.recipients_for(tx, conference, list(readers))
-    body = json.dumps({"v": PAYLOAD_VERSION, **payload}, separators=(",", ":")).encode()
-    envelope = crypto.seal_for_recipients(body, recipients, context)
+                    agreed: keyring.Agreed = keyring.Agreed(),
+                    draft_id: uuid.UUID | None = None, attachment_ids: list[uuid.UUID] = (),
+                    advocacy_service_id: int | None = None,
+                    started_at: datetime | None = None) -> Sent:
+    """Seal ``payload`` to the chair, the recovery key and exactly who was ``agreed``; add
+    it to ``tx``, and move the attachments ``attachment_ids`` of draft ``draft_id`` to it."""
+    readers = keyring.recipients_for(tx, conference, agreed)
     submission = Submission(
-        id=submission_id, conference_id=conference.id,
-        invite_id=invite.id if invite else None, author=author,
-        author_user_id=author_user.id if author_user else None, language=language,
-        urgent=is_urgent(payload.get("answers", {})), idempotency_key=idempotency_key,
-        advocacy_service_id=advocacy_service.id if advocacy_service else None,
-        shared_with_advocates=bool(readers), format_version=crypto.FORMAT_VERSION,
-        ciphertext=envelope.ciphertext, started_at=started_at,
-        wrapped_keys=[WrappedKey(recipient_key_id=key_id, wrapped=wrapped)
-                      for key_id, wrapped in envelope.wrapped_keys.items()])
+        id=uuid.uuid4(), conference_id=conference.id, invite_id=invite.id if invite else None,
+        author=author, author_user_id=author_user.id if author_user else None,
+        language=language, urgent=is_urgent(payload.get("answers", {})),
+        idempotency_key=idempotency_key,
+        advocacy_service_id=advocacy_service_id,
+        shared_with_advocates=bool(readers.advocates), format_version=SUBMISSION_FORMAT,
+        started_at=started_at, created_at=utcnow(), read_at=None, read_by_id=None,
+        recorded_at=None)
+    body = json.dumps({"v": PAYLOAD_VERSION, **payload}, separators=(",", ":")).encode()
+    envelope = crypto.seal_for_recipients(padded(body), readers.recipients,
+                                          submission_context(submission))
+    submission.ciphertext = envelope.ciphertext
+    submission.wrapped_keys = [WrappedKey(recipient_key_id=key_id, wrapped=wrapped)
+                               for key_id, wrapped in envelope.wrapped_keys.items()]
     tx.add(submission)
     tx.flush()
-    for attachment in attachments:
-        attachment.draft_id = None
-        attachment.submission_id = submission.id
-    return submission
+    if attachment_ids:
+        tx.execute(update(Attachment).where(Attachment.id.in_(list(attachment_ids)),
+                                            Attachment.draft_id == draft_id)
+                   .values(draft_id=None, submission_id=submission.id)
+                   .execution_options(synchronize_session=False))
+    return Sent(submission, readers.advocates)
 
 
 def sent_detail(submission: Submission) -> dict:
@@ -91,10 +115,16 @@ class CannotOpen(Exception):
     """None of the reader's keys is a recipient of this submission."""
 
 
+class Altered(crypto.DecryptionError):
+    """The submission's row or its sealed answers were changed outside voiceapp."""
+
+
 def open_submission(submission: Submission, private_keys: dict[str, bytes]) -> dict:
     """The decrypted payload. Raises :class:`CannotOpen` if no key fits, and
-    :class:`crypto.DecryptionError` if the stored data was changed."""
-    context = submission_context(submission.id, submission.conference_id)
+    :class:`Altered` (a :class:`crypto.DecryptionError`) if anything stored was changed."""
+    if not integrity.holds(submission):
+        raise Altered("the submission's row fails its seal")
+    context = submission_context(submission)
     for wrapped in submission.wrapped_keys:
         if wrapped.recipient_key_id in private_keys:
             body, _ = crypto.open_envelope(submission.ciphertext, wrapped.wrapped,
@@ -102,7 +132,9 @@ def open_submission(submission: Submission, private_keys: dict[str, bytes]) -> d
                                            private_keys[wrapped.recipient_key_id], context)
             payload = json.loads(body)
             if payload.get("v") != PAYLOAD_VERSION:
-                raise crypto.DecryptionError("unknown payload version")
+                raise Altered("unknown payload version")
+            if is_urgent(payload.get("answers", {})) != submission.urgent:
+                raise Altered("the urgent mark does not match the answers")
             return payload
     raise CannotOpen(str(submission.id))
 
@@ -113,7 +145,14 @@ class Reading:
 
     submission: Submission
     payload: dict | None = None
-    problem: str | None = None  # "no-key" or "tampered"
+    problem: str | None = None  # "no-key" or "altered"
+    altered_files: set[str] = field(default_factory=set)  # voice notes or photos changed
+
+    @property
+    def attachments(self) -> list[dict]:
+        answers = (self.payload or {}).get("answers", {})
+        return [meta for house in HOUSES for meta in (answers.get(house) or {}).get(
+            "attachments", [])]
 
     @property
     def rows(self) -> list[Row]:
@@ -137,7 +176,7 @@ def read_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Subm
              action: str = "submission.opened") -> Reading:
     """Decrypt ``submission`` for ``reader`` and write who opened it to the audit log first.
 
-    A submission whose stored bytes were changed is never shown, only reported.
+    A submission whose stored bytes or metadata were changed is never shown, only reported.
     """
     subject = f"submission:{submission.id}"
     try:
@@ -146,8 +185,8 @@ def read_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Subm
         audit.record(tx, "submission.no-key", actor=audit.actor_for(reader), subject=subject)
         return Reading(submission, problem="no-key")
     except (crypto.DecryptionError, ValueError):
-        audit.record(tx, "submission.tampered", actor=audit.actor_for(reader), subject=subject)
-        return Reading(submission, problem="tampered")
+        integrity.report_altered(tx, submission, reader=audit.actor_for(reader))
+        return Reading(submission, problem="altered")
     audit.record(tx, action, actor=audit.actor_for(reader), subject=subject)
     return Reading(submission, payload=payload)
 
@@ -185,7 +224,9 @@ def reseal_with_recovery_key(tx: Session, user: User, recovery_private: bytes) -
         wrapped = {w.recipient_key_id: w for w in submission.wrapped_keys}
         if mine.id in wrapped or recovery_id not in wrapped:
             continue
-        context = submission_context(submission.id, submission.conference_id)
+        if not integrity.holds(submission):
+            continue
+        context = submission_context(submission)
         content_key = crypto.unwrap_content_key(wrapped[recovery_id].wrapped, recovery_id,
                                                 recovery_private, context)
         tx.add(WrappedKey(submission_id=submission.id, recipient_key_id=mine.id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, DateField, EmailField, IntegerField, RadioField, SelectField, StringField,
     TextAreaField, TimeField, URLField,
@@ -11,12 +10,12 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 
-from ..fields import MultiCheckboxField
+from ..fields import Form, MultiCheckboxField
 from ..models import ConferenceKind, Role
 from ..questions import CONFERENCE_KINDS
 
 
-class ConferenceForm(FlaskForm):
+class ConferenceForm(Form):
     reference = StringField(_l("Conference reference"), validators=[
         DataRequired(message=_l("Enter the conference reference")),
         Length(max=60, message=_l("Use 60 characters or fewer"))])
@@ -30,18 +29,18 @@ class ConferenceForm(FlaskForm):
         DataRequired(message=_l("Choose the chair"))])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     label = StringField(_l("A label, so you can tell invites apart (optional)"), validators=[
         Length(max=60, message=_l("Use 60 characters or fewer"))])
     advocate = SelectField(_l("Advocate for this child (optional)"), coerce=int,
                            validators=[Optional()])
 
 
-class AssignAdvocateForm(FlaskForm):
+class AssignAdvocateForm(Form):
     advocate = SelectField(_l("Advocate"), coerce=int, validators=[Optional()])
 
 
-class StaffForm(FlaskForm):
+class StaffForm(Form):
     name = StringField(_l("Full name"), validators=[
         DataRequired(message=_l("Enter their name")), Length(max=120)])
     email = EmailField(_l("Work email address"), validators=[
@@ -56,7 +55,7 @@ class StaffForm(FlaskForm):
                           validators=[Optional()])
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     name = StringField(_l("Organisation name"), validators=[DataRequired(), Length(max=200)])
     exit_url = URLField(_l("Neutral website for “Leave this page quickly”"), validators=[
         DataRequired(), URL(require_tld=True, message=_l("Enter a full web address")),
@@ -76,7 +75,7 @@ class SettingsForm(FlaskForm):
             "Days after the meeting must be between 1 and 90"))])
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(Form):
     name = StringField(_l("Name a child will see"), validators=[
         DataRequired(message=_l("Enter a name")), Length(max=120)])
     description = TextAreaField(_l("What they do, in words a child understands"), validators=[

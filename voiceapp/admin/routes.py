@@ -16,13 +16,13 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import case, func, select
 
-from .. import audit, auth, invites, keyring
+from .. import audit, auth, integrity, invites, keyring
 from ..config import settings as app_settings
-from ..db import db, utcnow
+from ..db import db, utcnow, writing
 from ..i18n import available_locales, forget_offered_locales, language_name
 from ..models import (
-    AdvocacyService, AuditEvent, Conference, Invite, Organisation, Role, StaffInvite,
-    Submission, User,
+    AdvocacyService, AuditEvent, Conference, Invite, KeyResetRequest, Organisation, Role,
+    StaffInvite, Submission, User,
 )
 from ..sessions import end_sessions_of
 from .forms import (
@@ -90,7 +90,10 @@ def home(user: User):
         .where(Conference.organisation_id == user.organisation_id)
         .order_by((Conference.starts_at < utcnow()).asc(), Conference.starts_at)
     ).all()
-    return render_template("admin/home.html", user=user, rows=rows, now=utcnow())
+    return render_template("admin/home.html", user=user, rows=rows, now=utcnow(),
+                           alarms=integrity.recent_alarms(db),
+                           disabled_chairs=[c for c, *_ in rows if c.starts_at >= utcnow()
+                                            and c.chair.disabled_at is not None])
 
 
 def _conference_form(user: User, conference: Conference | None = None) -> ConferenceForm:
@@ -132,10 +135,11 @@ def _save_conference(user: User, form: ConferenceForm, conference: Conference | 
 def new_conference(user: User):
     form = _conference_form(user)
     if form.validate_on_submit():
-        conference = _save_conference(user, form, None)
+        with writing():
+            conference = _save_conference(user, form, None)
+            if conference is not None:
+                _record(user, "conference.created", f"conference:{conference.id}")
         if conference is not None:
-            _record(user, "conference.created", f"conference:{conference.id}")
-            db.commit()
             return redirect(url_for("admin.conference", conference_id=conference.id))
     return render_template("admin/conference_form.html", user=user, form=form,
                            conference=None), 400 if form.errors else 200
@@ -146,10 +150,13 @@ def new_conference(user: User):
 def edit_conference(user: User, conference_id: int):
     conference = _own(Conference, user, conference_id)
     form = _conference_form(user, conference)
-    if form.validate_on_submit() and _save_conference(user, form, conference):
-        _record(user, "conference.changed", f"conference:{conference.id}")
-        db.commit()
-        return redirect(url_for("admin.conference", conference_id=conference.id))
+    if form.validate_on_submit():
+        with writing():
+            saved = _save_conference(user, form, conference)
+            if saved:
+                _record(user, "conference.changed", f"conference:{conference.id}")
+        if saved:
+            return redirect(url_for("admin.conference", conference_id=conference.id))
     return render_template("admin/conference_form.html", user=user, form=form,
                            conference=conference), 400 if form.errors else 200
 
@@ -165,7 +172,7 @@ def conference(user: User, conference_id: int):
         .where(Invite.conference_id == conference.id)
         .group_by(Invite.id).order_by(Invite.created_at)).all()
     advocates = {a.id: a.name for a in _people(user, Role.ADVOCATE)}
-    form = InviteForm()
+    form = InviteForm(data={"label": invites.pseudonym()})
     form.advocate.choices = [(0, _("No one yet"))] + list(advocates.items())
     chair_has_key = keyring.active_key(db, conference.chair_id, user.organisation_id) is not None
     return render_template("admin/conference.html", user=user, conference=conference,
@@ -188,10 +195,10 @@ def new_invite(user: User, conference_id: int):
         return redirect(url_for("admin.conference", conference_id=conference.id))
     if conference.starts_at <= utcnow():
         abort(400)
-    invite, _code = invites.create_invite(db, conference, form.label.data or "")
-    invite.assigned_advocate_id = form.advocate.data or None
-    _record(user, "invite.created", f"invite:{invite.id}", conference=conference.id)
-    db.commit()
+    with writing():
+        invite, _code = invites.create_invite(db, conference, form.label.data or "")
+        invite.assigned_advocate_id = form.advocate.data or None
+        _record(user, "invite.created", f"invite:{invite.id}", conference=conference.id)
     return redirect(url_for("admin.invite_card", invite_id=invite.id))
 
 
@@ -230,9 +237,9 @@ def revoke_invite(user: User, invite_id: int):
             _("Anything they have already sent is kept.")], _("Stop the invite"),
             url_for("admin.conference", conference_id=invite.conference_id))
     if invite.revoked_at is None:
-        invite.revoked_at = utcnow()
-        _record(user, "invite.revoked", f"invite:{invite.id}")
-        db.commit()
+        with writing():
+            invite.revoked_at = utcnow()
+            _record(user, "invite.revoked", f"invite:{invite.id}")
     return redirect(url_for("admin.conference", conference_id=invite.conference_id))
 
 
@@ -243,10 +250,10 @@ def assign_advocate(user: User, invite_id: int):
     form = AssignAdvocateForm()
     form.advocate.choices = [(0, "")] + [(a.id, "") for a in _people(user, Role.ADVOCATE)]
     if form.validate_on_submit():
-        invite.assigned_advocate_id = form.advocate.data or None
-        _record(user, "invite.advocate-assigned", f"invite:{invite.id}",
-                advocate=invite.assigned_advocate_id)
-        db.commit()
+        with writing():
+            invite.assigned_advocate_id = form.advocate.data or None
+            _record(user, "invite.advocate-assigned", f"invite:{invite.id}",
+                    advocate=invite.assigned_advocate_id)
     return redirect(url_for("admin.conference", conference_id=invite.conference_id))
 
 
@@ -267,24 +274,26 @@ def staff(user: User):
         if db.scalar(select(User).where(User.email == email)):
             form.email.errors = [_("Someone already has an account with this email address")]
         else:
-            person = User(organisation_id=user.organisation_id, email=email,
-                          name=form.name.data.strip(), role=form.role.data,
-                          advocacy_service_id=(form.service.data or None)
-                          if form.role.data == Role.ADVOCATE else None)
-            db.add(person)
-            db.flush()
-            link = url_for("staff.welcome", token=auth.create_staff_invite(db, person, user),
-                           _external=True)
-            _record(user, "staff.invited", f"user:{person.id}", role=person.role)
-            db.commit()
+            with writing():
+                person = User(organisation_id=user.organisation_id, email=email,
+                              name=form.name.data.strip(), role=form.role.data,
+                              advocacy_service_id=(form.service.data or None)
+                              if form.role.data == Role.ADVOCATE else None)
+                db.add(person)
+                db.flush()
+                link = url_for("staff.welcome",
+                               token=auth.create_staff_invite(db, person, user), _external=True)
+                _record(user, "staff.invited", f"user:{person.id}", role=person.role)
             form = StaffForm(formdata=None)
             form.service.choices = [(0, _("None"))] + [(s.id, s.name) for s in services]
     people = db.scalars(select(User).where(User.organisation_id == user.organisation_id)
                         .order_by(User.role, User.name)).all()
     pending = set(db.scalars(select(StaffInvite.user_id).where(
         StaffInvite.used_at.is_(None), StaffInvite.expires_at > utcnow())))
+    key_resets = {asked.user_id: asked for asked in db.scalars(select(KeyResetRequest).where(
+        KeyResetRequest.decided_at.is_(None)))}
     return render_template("admin/staff.html", user=user, form=form, people=people,
-                           link=link, pending=pending,
+                           link=link, pending=pending, key_resets=key_resets,
                            services={s.id: s.name for s in services}), \
         400 if form.errors else 200
 
@@ -300,10 +309,10 @@ def disable(user: User, person_id: int):
             _("They will be signed out everywhere at once and will not be able to sign in. "
               "You can enable them again later.")], _("Disable"), url_for("admin.staff"))
     if person.disabled_at is None:
-        person.disabled_at = utcnow()
-        end_sessions_of(db, person.id)
-        _record(user, "staff.disabled", f"user:{person.id}")
-        db.commit()
+        with writing():
+            person.disabled_at = utcnow()
+            end_sessions_of(db, person.id)
+            _record(user, "staff.disabled", f"user:{person.id}")
     return redirect(url_for("admin.staff"))
 
 
@@ -312,9 +321,9 @@ def disable(user: User, person_id: int):
 def enable(user: User, person_id: int):
     person = _own(User, user, person_id)
     if person.disabled_at is not None:
-        person.disabled_at = None
-        _record(user, "staff.enabled", f"user:{person.id}")
-        db.commit()
+        with writing():
+            person.disabled_at = None
+            _record(user, "staff.enabled", f"user:{person.id}")
     return redirect(url_for("admin.staff"))
 
 
@@ -329,36 +338,55 @@ def reset_authenticator(user: User, person_id: int):
             _("Their password and authenticator stop working at once and they are signed "
               "out everywhere. They set up new ones from the link. Their key passphrase does "
               "not change.")], _("Make a new sign-in link"), url_for("admin.staff"))
-    person.password_hash = None
-    person.totp_secret_sealed = None
-    person.totp_last_step = None
-    end_sessions_of(db, person.id)
-    link = url_for("staff.welcome", token=auth.create_staff_invite(db, person, user),
-                   _external=True)
-    _record(user, "staff.authenticator-reset", f"user:{person.id}")
-    db.commit()
+    with writing():
+        person.password_hash = None
+        person.totp_secret_sealed = None
+        person.totp_last_step = None
+        end_sessions_of(db, person.id)
+        link = url_for("staff.welcome", token=auth.create_staff_invite(db, person, user),
+                       _external=True)
+        _record(user, "staff.authenticator-reset", f"user:{person.id}")
     return render_template("admin/staff_link.html", user=user, person=person, link=link)
 
 
 @bp.route("/staff/<int:person_id>/reset-key", methods=["GET", "POST"])
 @coordinator_only
 def reset_key(user: User, person_id: int):
-    """A forgotten passphrase: the person makes a new key at their next sign-in, and the
-    recovery key (``flask recovery-reseal``) gives them back what was sent before."""
+    """A forgotten passphrase: ask for a new key for them. A second coordinator must approve
+    it (:func:`decide_key_reset`), so one coordinator alone cannot take over what is sent to
+    a chair or an advocate from now on."""
     person = _own(User, user, person_id)
-    if person.role not in (Role.CHAIR, Role.ADVOCATE):
+    if person.role not in (Role.CHAIR, Role.ADVOCATE) or person.id == user.id:
         abort(400)
     if request.method == "GET":
         return _confirm(user, _("Has %(name)s forgotten their key passphrase?", name=person.name), [
-            _("Only do this if they cannot remember it. They will make a new key when they "
-              "next sign in, and until the organisation's recovery key is used they cannot "
-              "read what was sent before.")], _("Yes, they need a new key"),
-            url_for("admin.staff"))
-    keyring.retire_keys(db, person)
-    end_sessions_of(db, person.id)  # and with their sessions, every unlocked copy
-    _record(user, "staff.key-reset", f"user:{person.id}")
-    db.commit()
-    return render_template("admin/key_reset.html", user=user, person=person)
+            _("Only do this if they cannot remember it. Another coordinator must approve it. "
+              "Then they make a new key when they next sign in, and until the organisation's "
+              "recovery key is used they cannot read what was sent before.")],
+            _("Yes, ask for a new key"), url_for("admin.staff"))
+    with writing():
+        if keyring.pending_key_reset(db, person) is None:
+            db.add(KeyResetRequest(user_id=person.id, requested_by_id=user.id))
+            _record(user, "staff.key-reset-requested", f"user:{person.id}")
+    return render_template("admin/key_reset.html", user=user, person=person, approved=False)
+
+
+@bp.post("/key-resets/<int:request_id>")
+@coordinator_only
+def decide_key_reset(user: User, request_id: int):
+    """Another coordinator approves (or refuses) a request for someone's new key."""
+    asked = db.get(KeyResetRequest, request_id)
+    if asked is None or asked.decided_at is not None:
+        abort(404)
+    person = _own(User, user, asked.user_id)
+    if user.id in (asked.requested_by_id, person.id):
+        abort(403)  # the one who asked cannot approve, nor the person themselves
+    approve = request.form.get("decision") == "approve"
+    with writing():
+        keyring.decide_key_reset(db, asked, person, approve, user, audit.actor_for(user))
+    if not approve:
+        return redirect(url_for("admin.staff"))
+    return render_template("admin/key_reset.html", user=user, person=person, approved=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,14 +402,15 @@ def settings(user: User):
     if request.method == "GET":
         form.languages.data = organisation.language_codes
     if form.validate_on_submit():
-        organisation.name = form.name.data.strip()
-        organisation.exit_url = form.exit_url.data.strip()
-        organisation.out_of_hours_phone = form.out_of_hours_phone.data.strip()
-        organisation.languages = ",".join(form.languages.data)
-        organisation.retention_days_after_recorded = form.retention_days_after_recorded.data
-        organisation.retention_days_after_meeting = form.retention_days_after_meeting.data
-        _record(user, "settings.changed", f"organisation:{organisation.id}")
-        db.commit()
+        with writing():
+            organisation.name = form.name.data.strip()
+            organisation.exit_url = form.exit_url.data.strip()
+            organisation.out_of_hours_phone = form.out_of_hours_phone.data.strip()
+            organisation.languages = ",".join(form.languages.data)
+            organisation.retention_days_after_recorded = \
+                form.retention_days_after_recorded.data
+            organisation.retention_days_after_meeting = form.retention_days_after_meeting.data
+            _record(user, "settings.changed", f"organisation:{organisation.id}")
         forget_offered_locales()
         return redirect(url_for("admin.settings", saved=1))
     services = db.scalars(select(AdvocacyService).where(
@@ -398,12 +427,12 @@ def service(user: User, service_id: int | None):
     existing = _own(AdvocacyService, user, service_id) if service_id else None
     form = ServiceForm(obj=existing if request.method == "GET" else None)
     if form.validate_on_submit():
-        service = existing or AdvocacyService(organisation_id=user.organisation_id)
-        form.populate_obj(service)
-        db.add(service)
-        db.flush()
-        _record(user, "service.saved", f"service:{service.id}")
-        db.commit()
+        with writing():
+            service = existing or AdvocacyService(organisation_id=user.organisation_id)
+            form.populate_obj(service)
+            db.add(service)
+            db.flush()
+            _record(user, "service.saved", f"service:{service.id}")
         return redirect(url_for("admin.settings", saved=1))
     return render_template("admin/service_form.html", user=user, form=form,
                            service=existing), 400 if form.errors else 200

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from ..fields import choices_of, optional_choice
+from ..fields import Form, choices_of, optional_choice
 from ..questions import (
     ASKED, ATTEND, GATHERED, HOUSE_QUESTIONS_ABOUT, SCALE_DECLINED, SHARE_PARENTS, TEXT_LIMIT,
 )
@@ -20,7 +19,7 @@ def _words(label) -> TextAreaField:
     return TextAreaField(label, validators=[Length(max=TEXT_LIMIT, message=TOO_LONG)])
 
 
-class ViewsForm(FlaskForm):
+class ViewsForm(Form):
     """The child's own words, kept apart from the advocate's summary."""
 
     going_well = _words(HOUSE_QUESTIONS_ABOUT["going_well"])
@@ -37,6 +36,7 @@ class ViewsForm(FlaskForm):
                               DataRequired(message=_l("Say how you gathered the views"))])
     child_agreed = BooleanField(_l("The child agreed to what I am sending"), validators=[
         DataRequired(message=_l("Only send what the child has agreed to"))])
+    advocate_may_read = BooleanField(_l("The child agreed that I can read this again later"))
     token = HiddenField()
 
     def validate(self, extra_validators=None) -> bool:

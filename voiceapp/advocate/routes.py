@@ -17,11 +17,11 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..attachments import check_files, play_for_reader
 from ..auth import staff_required
-from ..db import db, utcnow, writes
+from ..db import db, utcnow, writing
 from ..invites import InviteState, state_of
-from ..keyring import keys_of, unlocked_required
-from ..attachments import play_for_reader
+from ..keyring import Agreed, NoReader, keys_of, unlocked_required
 from ..models import Attachment, Author, Conference, Invite, Role, Submission, User, WrappedKey
 from ..questions import SCALE_DECLINED, TEXT_LIMIT, empty_answers
 from ..submissions import read_for, seal_submission, sent_detail
@@ -102,27 +102,27 @@ def child(user: User, invite_id: int):
 
 
 @bp.get("/submissions/<uuid:submission_id>")
-@writes
 @advocate_only
 @unlocked_required
 def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
     found, invite = _own_submission(user, submission_id)
     if not any(w.recipient_key_id in keys for w in found.wrapped_keys):
         abort(404)  # the child did not agree to share this one with them
-    reading = read_for(db, user, keys, found)
-    db.commit()
+    with writing():
+        reading = read_for(db, user, keys, found)
+        check_files(db, reading, audit.actor_for(user))
     return render_template("advocate/submission.html", user=user, invite=invite,
                            reading=reading)
 
 
 @bp.get("/attachments/<uuid:attachment_id>")
-@writes
 @advocate_only
 @unlocked_required
 def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
     found = db.get(Attachment, attachment_id)
     submission, _invite = _own_submission(user, found.submission_id if found else None)
-    return play_for_reader(db, user, keys, submission, found)
+    with writing():
+        return play_for_reader(db, user, keys, submission, found)
 
 
 @bp.route("/children/<int:invite_id>/record", methods=["GET", "POST"])
@@ -141,16 +141,27 @@ def record(user: User, invite_id: int):
     elif form.validate_on_submit():
         if db.scalar(select(Submission.id).where(Submission.idempotency_key == token)):
             return redirect(url_for("advocate.child", invite_id=invite.id, sent=1))
+        # Sealed to the chair and the recovery key, and to this advocate only if the child
+        # agreed that they may read it again.
+        agreed = Agreed(advocate_ids=frozenset({user.id}) if form.advocate_may_read.data
+                        else frozenset())
         try:
-            submission = seal_submission(
-                db, conference=invite.conference, invite=invite, payload=_payload(user, form),
-                idempotency_key=token, language=str(get_locale()), author=Author.ADVOCATE,
-                author_user=user, readers=[user], started_at=utcnow())
-            audit.record(db, "submission.sent", actor=audit.actor_for(user),
-                         subject=f"submission:{submission.id}", **sent_detail(submission))
-            db.commit()
+            with writing():
+                sent = seal_submission(
+                    db, conference=invite.conference, invite=invite,
+                    payload=_payload(user, form), idempotency_key=token,
+                    language=str(get_locale()), author=Author.ADVOCATE, author_user=user,
+                    agreed=agreed, started_at=utcnow())
+                audit.record(db, "submission.sent", actor=audit.actor_for(user),
+                             subject=f"submission:{sent.submission.id}",
+                             **sent_detail(sent.submission))
         except IntegrityError:  # the same form sent twice at once: the first one stands
-            db.rollback()
+            pass
+        except NoReader:
+            with writing():
+                audit.record(db, "integrity.no-reader", actor="system:integrity",
+                             subject=f"conference:{invite.conference_id}")
+            abort(503)
         return redirect(url_for("advocate.child", invite_id=invite.id, sent=1))
     return render_template("advocate/record.html", user=user, invite=invite, form=form,
                            limit=TEXT_LIMIT), \

@@ -1,8 +1,9 @@
 """The chair's inbox: their conferences, the submissions for each, reading and printing.
 
 A chair sees only conferences they chair: anything else is "not found", however the URL was
-made. Lists show metadata only; a submission is decrypted when it is opened, with the key
-the chair unlocked for this session, and every opening is in the audit log first.
+made. Lists show metadata only, each row checked against its integrity seal (a changed row
+says "altered", never a wrong label); a submission is decrypted when it is opened, with the
+key the chair unlocked for this session, and every opening is in the audit log first.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import defer, selectinload
 
-from .. import audit
+from .. import audit, integrity
+from ..attachments import check_files, play_for_reader
 from ..auth import staff_required
-from ..db import db, utcnow, writes
+from ..db import db, utcnow, writing
 from ..keyring import unlocked_required
-from ..attachments import play_for_reader
 from ..models import Attachment, Author, Conference, Role, Submission, User
 from ..submissions import read_for
 
@@ -27,28 +28,43 @@ bp = Blueprint("chair", __name__, url_prefix="/chair")
 
 
 def _own_conference(user: User, conference_id: int) -> Conference:
+    """A conference this user chairs; one whose row was changed to name them is not theirs."""
     conference = db.get(Conference, conference_id)
     if conference is None or conference.chair_id != user.id:
+        abort(404)
+    if not integrity.holds(conference):
+        with writing():
+            integrity.report_altered(db, conference, reader=audit.actor_for(user))
         abort(404)
     return conference
 
 
 def _own_submission(user: User, submission_id: uuid.UUID) -> Submission:
     submission = db.get(Submission, submission_id)
-    if submission is None or submission.conference.chair_id != user.id:
+    if submission is None:
         abort(404)
+    _own_conference(user, submission.conference_id)
     return submission
 
 
-def _submissions(conference: Conference, sealed: bool = False) -> list[Submission]:
-    """The conference's submissions, urgent first; the ciphertext only when it is to be
-    opened (lists show metadata)."""
+def _submissions(conference: Conference, sealed: bool = False,
+                 reader: User | None = None) -> list[Submission]:
+    """The conference's submissions, urgent first (in time order when ``sealed``, for the
+    record); the ciphertext only when it is to be opened (lists show metadata). Rows that
+    fail their seal are reported once here, and shown as altered."""
+    order = (Submission.created_at,) if sealed else (Submission.urgent.desc(),
+                                                      Submission.created_at)
     query = (select(Submission).where(Submission.conference_id == conference.id)
-             .options(selectinload(Submission.invite))
-             .order_by(Submission.urgent.desc(), Submission.created_at))
+             .options(selectinload(Submission.invite)).order_by(*order))
     if not sealed:
         query = query.options(defer(Submission.ciphertext))
-    return list(db.scalars(query))
+    submissions = list(db.scalars(query))
+    altered = [s for s in submissions if not integrity.holds(s)]
+    if altered and reader is not None:
+        with writing():
+            for submission in altered:
+                integrity.report_altered(db, submission, reader=audit.actor_for(reader))
+    return submissions
 
 
 @bp.get("/")
@@ -78,28 +94,30 @@ def inbox(user: User):
 def conference(user: User, conference_id: int):
     conference = _own_conference(user, conference_id)
     return render_template("chair/conference.html", user=user, conference=conference,
-                           submissions=_submissions(conference))
+                           submissions=_submissions(conference, reader=user))
 
 
 @bp.get("/submissions/<uuid:submission_id>")
-@writes
 @staff_required(Role.CHAIR)
 @unlocked_required
 def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
-    reading = read_for(db, user, keys, _own_submission(user, submission_id))
-    db.commit()
+    found = _own_submission(user, submission_id)
+    with writing():
+        reading = read_for(db, user, keys, found)
+        check_files(db, reading, audit.actor_for(user))
     return render_template("chair/submission.html", user=user, reading=reading,
                            conference=reading.submission.conference)
 
 
 def _mark(user: User, submission_id: uuid.UUID, field: str, action: str, done: str):
     submission = _own_submission(user, submission_id)
-    if getattr(submission, field) is None:
-        setattr(submission, field, utcnow())
-        if field == "read_at":
-            submission.read_by_id = user.id
-        audit.record(db, action, actor=audit.actor_for(user), subject=f"submission:{submission.id}")
-        db.commit()
+    if getattr(submission, field) is None and integrity.holds(submission):
+        with writing():
+            setattr(submission, field, utcnow())
+            if field == "read_at":
+                submission.read_by_id = user.id
+            audit.record(db, action, actor=audit.actor_for(user),
+                         subject=f"submission:{submission.id}")
     return redirect(url_for("chair.submission", submission_id=submission.id, done=done))
 
 
@@ -129,7 +147,6 @@ def mark_recorded(user: User, submission_id: uuid.UUID):
 
 
 @bp.get("/attachments/<uuid:attachment_id>")
-@writes
 @staff_required(Role.CHAIR)
 @unlocked_required
 def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
@@ -137,29 +154,30 @@ def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
     found = db.get(Attachment, attachment_id)
     if found is None or found.submission_id is None:
         abort(404)
-    return play_for_reader(db, user, keys, _own_submission(user, found.submission_id), found)
+    submission = _own_submission(user, found.submission_id)
+    with writing():
+        return play_for_reader(db, user, keys, submission, found)
 
 
 @bp.get("/submissions/<uuid:submission_id>/print")
-@writes
 @staff_required(Role.CHAIR)
 @unlocked_required
 def print_submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
     submission = _own_submission(user, submission_id)
-    readings = [read_for(db, user, keys, submission, action="submission.printed")]
-    db.commit()
+    with writing():
+        readings = [read_for(db, user, keys, submission, action="submission.printed")]
     return render_template("chair/print.html", conference=submission.conference,
                            readings=readings, printed_at=utcnow())
 
 
 @bp.get("/conferences/<int:conference_id>/print")
-@writes
 @staff_required(Role.CHAIR)
 @unlocked_required
 def print_conference(user: User, keys: dict[str, bytes], conference_id: int):
     conference = _own_conference(user, conference_id)
-    readings = [read_for(db, user, keys, s, action="submission.printed")
-                for s in _submissions(conference, sealed=True)]
-    db.commit()
+    submissions = _submissions(conference, sealed=True)
+    with writing():
+        readings = [read_for(db, user, keys, s, action="submission.printed")
+                    for s in submissions]
     return render_template("chair/print.html", conference=conference, readings=readings,
                            printed_at=utcnow())

@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from ..fields import NOT_A_CHOICE, MultiCheckboxField, choices_of, optional_choice
+from ..fields import NOT_A_CHOICE, Form, MultiCheckboxField, choices_of, optional_choice
 from ..questions import (
     ATTEND, FEELINGS, HELPERS_FIXED, MODES, NAME_LIMIT, SCALE_DECLINED, SHARE_ADVOCATE,
     SHARE_PARENTS, TEXT_LIMIT, TOPICS,
 )
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(_l("Your code"), validators=[
         DataRequired(message=_l("Type the code you were given")),
         Length(max=40, message=_l("That code is too long. Check it and try again."))])
+    # Set by "Use the new code": the child has been told their unsent answers will go.
+    switch = HiddenField()
 
 
-class WelcomeForm(FlaskForm):
+class WelcomeForm(Form):
     read_aloud = BooleanField(_l("Read the words out loud to me"))
 
 
-class HowForm(FlaskForm):
+class HowForm(Form):
     mode = optional_choice(_l("How do you want to tell us?"), choices_of(MODES))
 
 
-class HouseForm(FlaskForm):
+class HouseForm(Form):
     feelings = MultiCheckboxField(_l("Pick any faces that show how you feel"),
                                   choices=choices_of(FEELINGS))
     topics = MultiCheckboxField(_l("Tap the pictures that fit"), choices=choices_of(TOPICS))
@@ -43,13 +44,13 @@ class HouseForm(FlaskForm):
     photo = FileField(_l("Add a photo of a drawing"))
 
 
-class SafetyForm(FlaskForm):
+class SafetyForm(Form):
     score = optional_choice(_l("How safe do you feel?"),
                             [SelectChoice(str(n)) for n in range(11)]
                             + [SelectChoice(SCALE_DECLINED, _l("I don't want to say"))])
 
 
-class HelperForm(FlaskForm):
+class HelperForm(Form):
     helper = RadioField(_l("Who do you want to help you tell the meeting?"),
                         validate_choice=False, validators=[Optional()])
     someone_name = StringField(_l("Their name (if you want to tell us)"), validators=[
@@ -66,16 +67,17 @@ class HelperForm(FlaskForm):
                                                     message=NOT_A_CHOICE)]
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(Form):
     attend = optional_choice(_l("Do you want to go to the meeting?"), choices_of(ATTEND))
 
 
-class SharingForm(FlaskForm):
-    share_advocate = optional_choice(_l("Can your advocate see what you said too?"),
-                                     choices_of(SHARE_ADVOCATE))
+class SharingForm(Form):
+    # Each question names who it is about (voiceapp.child.consent); the labels are set then.
+    share_service = optional_choice("", choices_of(SHARE_ADVOCATE))
+    share_advocate = optional_choice("", choices_of(SHARE_ADVOCATE))
     share_parents = optional_choice(_l("Can your parents or carers be told what you said?"),
                                     choices_of(SHARE_PARENTS))
 
 
-class SendForm(FlaskForm):
+class SendForm(Form):
     token = HiddenField()

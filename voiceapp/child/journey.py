@@ -1,8 +1,13 @@
 """The child's journey: the pages in order, the answers, and the draft that keeps them.
 
 The draft is sealed under a key derived from the child's session cookie, so the database
-alone cannot read it, and it ends when the session does (leaving quickly, sending, or 24
-hours without a change).
+alone cannot read it, and it ends when the session does (leaving quickly, or 24 hours
+without a change). There is one draft per session and invite, found by both.
+
+Two tabs may save at once: a save writes only what its page changed, over whatever the other
+tab saved meanwhile (:mod:`voiceapp.changes`), under the draft's row lock (PostgreSQL) or
+SQLite's write lock. Sending takes the draft under the same lock, so it sends exactly what
+is stored, and keeps the child's choices (who helps, who may see) for adding more later.
 """
 
 from __future__ import annotations
@@ -12,69 +17,178 @@ import uuid
 from datetime import timedelta
 
 from flask import session
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import attachments, crypto
+from ..changes import merge, snapshot
 from ..config import settings
 from ..db import db, utcnow
-from ..models import Conference, Draft, Invite, Organisation
+from ..models import Conference, Draft, Invite, Organisation, WebSession
 from ..questions import HOUSES, empty_answers
-from ..security import throttle
+from ..submissions import padded
 
 QUESTIONS = ("child.how", "child.going_well", "child.worries", "child.hopes", "child.safety",
              "child.helper", "child.meeting", "child.sharing")
 PAGES = ("child.welcome", *QUESTIONS, "child.check")
+# What a child chose that stays for "add something else": never anything they said.
+KEPT_AFTER_SENDING = ("mode", "helper", "helper_service", "helper_name", "attend",
+                      "share_service", "share_service_id", "share_advocate",
+                      "share_advocate_id", "share_parents")
+RESUME = "resume_at"  # kept in the draft: where the child comes back to
+_UNREAD = object()
+
+
+def resume_page(answers: dict | None) -> str:
+    """Where to take a returning child: the question after the last one they answered."""
+    page = (answers or {}).get(RESUME)
+    return page if page in PAGES else "child.welcome"
+
+
 def _context(draft_id: uuid.UUID, invite_id: int) -> bytes:
     return crypto.context("draft", draft=draft_id, invite=invite_id)
 
 
+def seal_answers(answers: dict, key: bytes, draft_id: uuid.UUID, invite_id: int) -> bytes:
+    return crypto.seal_secret(padded(json.dumps(answers).encode()), key,
+                              _context(draft_id, invite_id))
+
+
+def open_answers(draft: Draft, key: bytes) -> dict | None:
+    """The draft's answers, or None if this key cannot open them."""
+    try:
+        return {**empty_answers(), **json.loads(
+            crypto.open_secret(draft.ciphertext, key, _context(draft.id, draft.invite_id)))}
+    except crypto.DecryptionError:
+        return None
+
+
+def send_token(draft: Draft) -> str:
+    """What the check page's Send button carries: this draft, as it was shown."""
+    return f"{draft.id}:{draft.version}"
+
+
 class Journey:
-    """One child's visit: their invite, its conference, and their draft answers."""
+    """One child's visit: their invite, its conference, and their draft answers (read only
+    when a page needs them)."""
 
     def __init__(self, invite: Invite) -> None:
         self.invite = invite
         self.conference: Conference = invite.conference
         self.organisation: Organisation = invite.conference.organisation
-        self.draft: Draft | None = None
-        self.answers = empty_answers()
-        self._load_draft()
+        self._draft: Draft | None | object = _UNREAD
+        self._answers: dict = {}
+        self._loaded: dict = {}
 
-    def _load_draft(self) -> None:
-        draft_id = session.get("draft_id")
-        if not draft_id:
-            return
-        draft = db.get(Draft, uuid.UUID(draft_id))
-        if (draft is None or draft.invite_id != self.invite.id
-                or draft.session_id != session.id or draft.expires_at <= utcnow()):
-            session.pop("draft_id", None)
-            return
-        try:
-            stored = json.loads(crypto.open_secret(draft.ciphertext, session.key("draft"),
-                                                   _context(draft.id, self.invite.id)))
-        except crypto.DecryptionError:
-            session.pop("draft_id", None)
-            return
-        self.draft = draft
-        self.answers = {**empty_answers(), **stored}
+    def _mine(self):
+        return select(Draft).where(Draft.session_id == session.id,
+                                   Draft.invite_id == self.invite.id)
+
+    def _read(self) -> None:
+        draft = db.scalar(self._mine())
+        answers = open_answers(draft, session.key("draft")) if draft is not None else None
+        if draft is not None and draft.expires_at <= utcnow():
+            answers = None
+        self._draft = draft
+        self._answers = answers or empty_answers()
+        self._loaded = snapshot(self._answers)
+        self.readable = answers is not None
+
+    @property
+    def draft(self) -> Draft | None:
+        if self._draft is _UNREAD:
+            self._read()
+        return self._draft  # type: ignore[return-value]
+
+    @property
+    def answers(self) -> dict:
+        if self._draft is _UNREAD:
+            self._read()
+        return self._answers
 
     @property
     def started(self) -> bool:
-        return self.draft is not None
+        return self.draft is not None and self.readable
+
+    @property
+    def token(self) -> str:
+        return send_token(self.draft) if self.started else ""
+
+    # -- saving (inside db.writing()) -------------------------------------------------
 
     def save(self) -> None:
-        """Seal the answers into the draft and commit (a new draft on the first answer)."""
+        """Store the answers. If another tab saved (or sent) meanwhile, only what this
+        request changed is written over what is stored now."""
+        answers, draft = self.answers, self.draft
+        if draft is not None and self._write(draft, answers, draft.version):
+            return
+        # Changed, sent or not made yet: take the session's row lock first, so two tabs
+        # that both find no draft cannot both make one (PostgreSQL; SQLite's write lock
+        # already does this).
+        db.execute(select(WebSession.id).where(WebSession.id == session.id).with_for_update())
+        current = db.scalar(self._mine().with_for_update()
+                            .execution_options(populate_existing=True))
+        if current is None:
+            merged = merge(empty_answers(), self._loaded, answers)
+            current = Draft(id=uuid.uuid4(), invite_id=self.invite.id, session_id=session.id,
+                            version=0, ciphertext=b"", created_at=utcnow())
+            db.add(current)
+        else:
+            stored = open_answers(current, session.key("draft")) or empty_answers()
+            merged = merge(stored, self._loaded, answers)
+        self._answers = merged
+        self._write(current, merged, current.version)
+
+    def _write(self, draft: Draft, answers: dict, version: int) -> bool:
+        """Write ``answers`` over ``draft`` if it is still at ``version`` (0: a new one)."""
         now = utcnow()
-        if self.draft is None:
-            self.draft = Draft(id=uuid.uuid4(), invite_id=self.invite.id, session_id=session.id,
-                               ciphertext=b"", created_at=now)
-            db.add(self.draft)
-            session["draft_id"] = str(self.draft.id)
-        self.draft.ciphertext = crypto.seal_secret(
-            json.dumps(self.answers).encode(), session.key("draft"),
-            _context(self.draft.id, self.invite.id))
-        self.draft.updated_at = now
-        self.draft.expires_at = now + timedelta(seconds=settings().child_session_seconds)
-        db.commit()
+        values = dict(ciphertext=seal_answers(answers, session.key("draft"), draft.id,
+                                              self.invite.id),
+                      version=version + 1, updated_at=now,
+                      expires_at=now + timedelta(seconds=settings().child_session_seconds))
+        if version == 0:
+            for name, value in values.items():
+                setattr(draft, name, value)
+            db.flush()
+        else:
+            if not db.execute(update(Draft).where(Draft.id == draft.id,
+                                                  Draft.version == version)
+                              .values(**values)
+                              .execution_options(synchronize_session=False)).rowcount:
+                return False
+            for name, value in values.items():
+                set_committed_value(draft, name, value)
+        self._draft, self._loaded, self.readable = draft, snapshot(answers), True
+        return True
+
+    # -- sending (inside db.writing()) ------------------------------------------------
+
+    def take_for_sending(self, token: str) -> tuple[Draft, dict] | None:
+        """The draft the Send button was for, locked, with its answers as stored; None if
+        it changed since the check page was shown (or was sent already)."""
+        draft_id, _, version = token.partition(":")
+        try:
+            draft_uuid = uuid.UUID(draft_id)
+        except ValueError:
+            return None
+        draft = db.scalar(self._mine().where(Draft.id == draft_uuid).with_for_update()
+                          .execution_options(populate_existing=True))
+        if draft is None or str(draft.version) != version or draft.expires_at <= utcnow():
+            return None
+        answers = open_answers(draft, session.key("draft"))
+        return (draft, answers) if answers is not None else None
+
+    def keep_choices_after_sending(self, draft: Draft, answers: dict) -> None:
+        """The sent answers leave the draft; the child's choices stay for adding more."""
+        kept = {**empty_answers(), **{key: answers.get(key) for key in KEPT_AFTER_SENDING}}
+        now = utcnow()
+        db.execute(update(Draft).where(Draft.id == draft.id).values(
+            ciphertext=seal_answers(kept, session.key("draft"), draft.id, self.invite.id),
+            version=draft.version + 1, created_at=now, updated_at=now,
+            expires_at=now + timedelta(seconds=settings().child_session_seconds))
+            .execution_options(synchronize_session=False))
+
+    # -- voice notes and photos -------------------------------------------------------
 
     def all_attachments(self) -> list[dict]:
         return [meta for house in HOUSES for meta in self.answers[house]["attachments"]]
@@ -85,27 +199,12 @@ class Journey:
     def attachment_bytes(self) -> int:
         return sum(meta.get("size", 0) for meta in self.all_attachments())
 
-    def receive_uploads(self, house: str, fields) -> bool:
-        """Seal any voice note or photo sent with a page into the draft. A refused file gets
-        a kind message on its field (and undoes only itself); True if any was refused."""
-        refused = False
-        for field, expected in fields:
-            upload = field.data
-            if not upload or not upload.filename and not upload.stream.size:
-                continue
-            throttle().check(("upload:session", session.id))
-            if self.draft is None:
-                self.save()
-            try:
-                with db.begin_nested():
-                    meta = attachments.receive(db, upload, expected, self.draft.id,
-                                               self.attachment_bytes())
-            except attachments.UploadProblem as problem:
-                field.errors = [str(problem)]
-                refused = True
-                continue
-            self.answers[house]["attachments"].append({**meta, "house": house})
-        return refused
+    def store_upload(self, house: str, checked: attachments.Checked) -> None:
+        """Seal a checked voice note or photo into the draft (inside db.writing())."""
+        if not self.started:
+            self.save()
+        meta = attachments.receive(db, checked, self.draft.id)
+        self.answers[house]["attachments"].append({**meta, "house": house})
 
     def remove_attachment(self, house: str, attachment_id: str | None) -> None:
         meta = self.attachment_meta(attachment_id) if attachment_id else None
@@ -129,6 +228,27 @@ def question_number(endpoint: str) -> int:
     return QUESTIONS.index(endpoint) + 1
 
 
-def forget_drafts_of_session() -> None:
+def forget_drafts_of_session(session_id: str | None = None) -> None:
     """Delete every draft this session made (leaving quickly, or starting over)."""
-    db.execute(delete(Draft).where(Draft.session_id == session.id))
+    db.execute(delete(Draft).where(Draft.session_id == (session_id or session.id)))
+
+
+def move_draft_to_new_session(invite: Invite, old_session_id: str,
+                              old_key: bytes) -> dict | None:
+    """After the session's token was replaced (opening an invite), seal the child's draft
+    for this invite under the new token's key; any other draft of the old session goes.
+    Returns the draft's answers, if there was one."""
+    draft = db.scalar(select(Draft).where(Draft.session_id == old_session_id,
+                                          Draft.invite_id == invite.id).with_for_update())
+    db.execute(delete(Draft).where(Draft.session_id == old_session_id,
+                                   Draft.invite_id != invite.id))
+    if draft is None:
+        return None
+    answers = open_answers(draft, old_key)
+    if answers is None:
+        db.delete(draft)
+        return None
+    draft.session_id = session.id
+    draft.ciphertext = seal_answers(answers, session.key("draft"), draft.id, invite.id)
+    draft.version += 1
+    return answers

@@ -1,12 +1,17 @@
 """The child's journey, one question per page, from an invite to "sent".
 
 Every page works without JavaScript, keeps nothing in the browser but the session cookie,
-has the quick exit, and carries a neutral title ("My views").
+has the quick exit, and carries a neutral title ("My views"). Pages only read; each answer
+is saved in one short write transaction (:func:`voiceapp.db.writing`), opened after the
+form and any file have arrived and been checked.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hmac
+import logging
 import uuid
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -15,33 +20,38 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import joinedload
 
-from .. import attachments, audit
+from .. import attachments, audit, integrity
 from ..config import settings
-from ..db import db, utcnow, writes
-from ..invites import InviteState, find_invite, normalise_code, state_of
+from ..db import db, utcnow, writing
+from ..invites import InviteAltered, InviteState, find_invite, normalise_code, state_of
+from ..keyring import NoReader
 from ..models import (
-    DEFAULT_EXIT_URL, AdvocacyService, Attachment, Conference, Invite, Organisation, Submission,
+    DEFAULT_EXIT_URL, AdvocacyService, Conference, Draft, Invite, Organisation, Submission,
+    User,
 )
 from ..questions import (
     ATTEND, FEELINGS, HELPER_EMOJI, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, HOUSES,
-    SCALE_DECLINED, SCALE_FACES, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS, emoji_map,
-    summary_rows,
+    SCALE_DECLINED, SCALE_FACES, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS,
+    advocate_question, emoji_map, service_question, summary_rows,
 )
 from ..security import Throttled, allow_microphone, client_ip, throttle
-from ..submissions import advocates_for, is_urgent, seal_submission, sent_detail
+from ..sessions import session_id
+from ..submissions import is_urgent, seal_submission, sent_detail
+from . import consent
 from .forms import (
     CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, SendForm, SharingForm,
     WelcomeForm,
 )
 from .journey import (
-    PAGES, QUESTIONS, Journey, forget_drafts_of_session, next_page, previous_page,
-    question_number,
+    PAGES, QUESTIONS, RESUME, Journey, forget_drafts_of_session, move_draft_to_new_session,
+    next_page, previous_page, question_number, resume_page,
 )
 
 bp = Blueprint("child", __name__)
+log = logging.getLogger("voiceapp")
 
 
 @bp.context_processor
@@ -73,16 +83,22 @@ def child_journey(view: Callable) -> Callable:
             if session.get("invite_id") else None
         if invite is None:
             return redirect(url_for("child.start", again=1))
+        if not integrity.holds(invite):
+            return _altered_invite(invite)
         state = state_of(invite)
         if state is not InviteState.OPEN:
             return render_template("child/closed.html", state=state), 410
-        journey = Journey(invite)
-        if (request.method == "GET" and request.endpoint in PAGES
-                and session.get("page") != request.endpoint):
-            session["page"] = request.endpoint
-        return view(journey, *args, **kwargs)
+        return view(Journey(invite), *args, **kwargs)
 
     return wrapped
+
+
+def _altered_invite(invite: Invite):
+    """An invite changed outside voiceapp is never used: it is reported, and the child is
+    told kindly to ask for help, without anything frightening."""
+    with writing():
+        integrity.report_altered(db, invite)
+    return render_template("child/closed.html", state=InviteState.REVOKED), 410
 
 
 def _after_save(endpoint: str) -> str:
@@ -90,6 +106,13 @@ def _after_save(endpoint: str) -> str:
     if request.args.get("change"):
         return url_for("child.check")
     return url_for(next_page(endpoint))
+
+
+def _save(journey: Journey, endpoint: str) -> None:
+    """Save the answers, and where to come back to (inside :func:`writing`)."""
+    journey.answers[RESUME] = ("child.check" if request.args.get("change")
+                               else next_page(endpoint))
+    journey.save()
 
 
 def _page(template: str, journey: Journey, form, endpoint: str, **context):
@@ -116,44 +139,69 @@ def start():
 
 
 @bp.get("/i/<code>")
-@writes
 def open_link(code: str):
     return _open_invite(code, CodeForm(formdata=None))
 
 
 def _open_invite(code: str, form: CodeForm):
-    code = normalise_code(code)
-    prefix = code[:4] or "-"
-    throttle().check(("invite:ip", client_ip()), ("invite:ip-hour", client_ip()))
-    # Only wrong guesses count against a code's first letters, so guessers spread over many
-    # addresses cannot lock a child out of their own code.
-    if not throttle().allows("invite:prefix", prefix):
-        raise Throttled("invite:prefix")
-    invite = find_invite(code)
+    """Open an invite: always under a new session token (a cookie someone set before cannot
+    read the draft later), with the child's draft for this invite sealed under it."""
+    ip = client_ip()
+    throttle().check(("invite:ip", ip))
+    # Only wrong codes count towards the real limits, so many children behind one address
+    # are not locked out by each other; once an address has guessed too much, it waits.
+    if not (throttle().allows("invite:wrong", ip) and throttle().allows("invite:wrong-hour", ip)):
+        raise Throttled("invite:wrong")
+    try:
+        invite = find_invite(code)
+    except InviteAltered as altered:
+        return _altered_invite(altered.invite)
     if invite is None:
-        throttle().hit("invite:prefix", prefix)
+        throttle().hit("invite:wrong", ip)
+        throttle().hit("invite:wrong-hour", ip)
         form.code.errors = [_("We could not find that code. Check it and try again. If it "
                               "still does not work, ask the person who gave it to you.")]
         return render_template("child/start.html", form=form, resume=False), 400
     state = state_of(invite)
     if state is not InviteState.OPEN:
         return render_template("child/closed.html", state=state), 410
-    if session.get("invite_id") != invite.id:
-        if session.get("draft_id") and request.method == "GET":
-            # A link (perhaps from another site) must not throw away unsent answers: ask.
-            return render_template("child/switch.html", form=CodeForm(data={"code": code}))
-        if session.get("invite_id"):
-            forget_drafts_of_session()
-            db.commit()
-        session.regenerate({"kind": "child", "invite_id": invite.id,
-                            "_idle": settings().child_session_seconds,
-                            **({"lang": session["lang"]} if "lang" in session else {})})
-    if invite.opened_at is None:
-        invite.opened_at = utcnow()
-        audit.record(db, "invite.opened", actor=_actor(invite), subject=f"invite:{invite.id}",
-                     conference=invite.conference_id)
-        db.commit()
-    return redirect(url_for(session.get("page", "child.welcome")))
+    same_invite = session.get("invite_id") == invite.id
+    had_session = session.stored_token is not None
+    if had_session and not same_invite and not form.switch.data and _has_unsent_answers():
+        # A link (perhaps from another site) or a different code must not throw away
+        # unsent answers: ask first.
+        return render_template("child/switch.html", form=CodeForm(data={
+            "code": normalise_code(code), "switch": "1"}))
+    old_session_id = session.id if had_session else None
+    old_key = session.key("draft") if had_session else None
+    kept = ("lang", "read_aloud") if same_invite else ("lang",)
+    session.regenerate({"kind": "child", "invite_id": invite.id,
+                        "_idle": settings().child_session_seconds,
+                        **{key: session[key] for key in kept if key in session}})
+    answers = None
+    with writing():
+        if old_session_id is not None:
+            if same_invite:
+                answers = move_draft_to_new_session(invite, old_session_id, old_key)
+            else:
+                forget_drafts_of_session(old_session_id)
+        if invite.opened_at is None:
+            invite.opened_at = utcnow()
+            audit.record(db, "invite.opened", actor=_actor(invite),
+                         subject=f"invite:{invite.id}", conference=invite.conference_id)
+    return redirect(url_for(resume_page(answers)))
+
+
+@bp.get("/carry-on")
+@child_journey
+def carry_on(journey: Journey):
+    """Back to where the child left off: the question after the last one they answered."""
+    return redirect(url_for(resume_page(journey.answers)))
+
+
+def _has_unsent_answers() -> bool:
+    return db.scalar(select(Draft.id).where(Draft.session_id == session.id).limit(1)) \
+        is not None
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,9 +213,9 @@ def _open_invite(code: str, form: CodeForm):
 def welcome(journey: Journey):
     form = WelcomeForm(data={"read_aloud": session.get("read_aloud", False)})
     if form.validate_on_submit():
-        session["read_aloud"] = bool(form.read_aloud.data)
-        if not journey.started:
-            journey.save()  # an empty draft: sending is the only thing a child must do
+        with writing():
+            session["read_aloud"] = bool(form.read_aloud.data)
+            _save(journey, "child.welcome")  # a draft now: sending is all a child must do
         return redirect(url_for("child.how"))
     sent = db.scalars(select(Submission).where(Submission.invite_id == journey.invite.id)
                       .order_by(Submission.created_at)).all()
@@ -180,7 +228,8 @@ def how(journey: Journey):
     form = HowForm(data={"mode": journey.answers["mode"]})
     if form.validate_on_submit():
         journey.answers["mode"] = form.mode.data or None
-        journey.save()
+        with writing():
+            _save(journey, "child.how")
         return redirect(_after_save("child.how"))
     return _page("child/how.html", journey, form, "child.how")
 
@@ -193,16 +242,41 @@ def _house(journey: Journey, house: str):
     if form.validate_on_submit():
         saved.update(text=(form.text.data or "").strip(), feelings=form.feelings.data,
                      topics=form.topics.data)
-        journey.remove_attachment(house, request.form.get("remove"))
-        problems = journey.receive_uploads(house, ((form.voice, "audio"),
-                                                   (form.photo, "image")))
-        journey.save()
-        if not problems:
+        checked = _check_uploads(journey, ((form.voice, "audio"), (form.photo, "image")))
+        with writing():
+            journey.remove_attachment(house, request.form.get("remove"))
+            for upload in checked:
+                journey.store_upload(house, upload)
+            _save(journey, endpoint)
+        if not (form.voice.errors or form.photo.errors):
             if request.form.get("keep") or request.form.get("remove"):  # stay on the page
                 return redirect(request.full_path.rstrip("?") + "#attachments")
             return redirect(_after_save(endpoint))
     return _page("child/house.html", journey, form, endpoint, house=house), \
         400 if form.errors else 200
+
+
+def _check_uploads(journey: Journey, fields) -> list[attachments.Checked]:
+    """Check each file sent with a page before anything is written. A refused file gets a
+    kind message on its own field; the rest of the page is saved all the same."""
+    checked: list[attachments.Checked] = []
+    stored = journey.attachment_bytes()
+    for field, expected in fields:
+        upload = field.data
+        if not upload or not upload.filename and not upload.stream.size:
+            continue
+        if not (throttle().hit("upload:session", session.id)
+                and throttle().hit("upload:invite", str(journey.invite.id))):
+            field.errors = [_("You have added a lot of files today. Everything else on this "
+                              "page is saved. Please try again in an hour.")]
+            continue
+        try:
+            checked.append(attachments.check(upload, expected, stored))
+        except attachments.UploadProblem as problem:
+            field.errors = [str(problem)]
+            continue
+        stored += checked[-1].spool.size
+    return checked
 
 
 @bp.get("/attachments/<uuid:attachment_id>")
@@ -213,6 +287,9 @@ def attachment(journey: Journey, attachment_id):
     found = attachments.find(db, meta) if meta else None
     if found is None or found.draft_id != journey.draft.id:
         abort(404)
+    if not attachments.intact(found, meta):
+        with writing():
+            return attachments.altered_page(db, found, _actor(journey.invite))
     return attachments.playback(found, meta)
 
 
@@ -243,7 +320,8 @@ def safety(journey: Journey):
         value = form.score.data
         journey.answers["safety"] = (
             None if not value else value if value == SCALE_DECLINED else int(value))
-        journey.save()
+        with writing():
+            _save(journey, "child.safety")
         if is_urgent(journey.answers):
             return redirect(url_for("child.support", change=request.args.get("change")))
         return redirect(_after_save("child.safety"))
@@ -270,11 +348,13 @@ def helper(journey: Journey):
         choice = form.helper.data or None
         service_id = int(choice.split(":")[1]) if choice and choice.startswith("service:") else None
         answers.update(helper="service" if service_id else choice, helper_service=service_id,
+                       helper_service_name=next((s.name for s in services
+                                                 if s.id == service_id), ""),
                        helper_name=(form.someone_name.data or "").strip()
                        if choice == "someone_else" else "")
-        if not _can_share_with_advocate(journey):
-            answers["share_advocate"] = None
-        journey.save()
+        consent.forget_stale_answers(answers, journey.invite)
+        with writing():
+            _save(journey, "child.helper")
         return redirect(_after_save("child.helper"))
     helper_emoji = {**HELPER_EMOJI, **{f"service:{s.id}": HELPER_EMOJI["service"]
                                        for s in services}}
@@ -288,7 +368,8 @@ def meeting(journey: Journey):
     form = MeetingForm(data={"attend": journey.answers["attend"]})
     if form.validate_on_submit():
         journey.answers["attend"] = form.attend.data or None
-        journey.save()
+        with writing():
+            _save(journey, "child.meeting")
         return redirect(_after_save("child.meeting"))
     return _page("child/meeting.html", journey, form, "child.meeting")
 
@@ -296,22 +377,34 @@ def meeting(journey: Journey):
 @bp.route("/sharing", methods=["GET", "POST"])
 @child_journey
 def sharing(journey: Journey):
+    """Who may see what the child sends, asked about each person or service by name."""
     answers = journey.answers
-    form = SharingForm(data={"share_advocate": answers["share_advocate"],
+    consent.forget_stale_answers(answers, journey.invite)
+    service_id = consent.service_asked_about(answers)
+    service = db.get(AdvocacyService, service_id) if service_id else None
+    advocate = _assigned_advocate(journey)
+    form = SharingForm(data={"share_service": answers["share_service"],
+                             "share_advocate": answers["share_advocate"],
                              "share_parents": answers["share_parents"]})
-    ask_advocate = _can_share_with_advocate(journey)
-    service = (db.get(AdvocacyService, answers["helper_service"])
-               if answers["helper"] == "service" else None)
     if service is not None:
-        form.share_advocate.label.text = _("Can %(service)s see what you said too?",
-                                           service=service.name)
+        form.share_service.label.text = service_question(service.name)
+    if advocate is not None:
+        form.share_advocate.label.text = advocate_question(advocate.name)
     if form.validate_on_submit():
-        answers["share_advocate"] = (form.share_advocate.data or None) if ask_advocate else None
-        answers["share_parents"] = form.share_parents.data or None
-        journey.save()
+        answers.update(
+            share_service=(form.share_service.data or None) if service else None,
+            share_service_id=service.id if service and form.share_service.data else None,
+            share_service_name=service.name if service else "",
+            share_advocate=(form.share_advocate.data or None) if advocate else None,
+            share_advocate_id=advocate.id if advocate and form.share_advocate.data else None,
+            share_advocate_name=advocate.name if advocate else "",
+            share_parents=form.share_parents.data or None)
+        journey.answers[RESUME] = "child.check"
+        with writing():
+            journey.save()
         return redirect(url_for("child.check"))
     return _page("child/sharing.html", journey, form, "child.sharing",
-                 ask_advocate=ask_advocate)
+                 ask_service=service is not None, ask_advocate=advocate is not None)
 
 
 def _services(journey: Journey) -> list[AdvocacyService]:
@@ -320,10 +413,12 @@ def _services(journey: Journey) -> list[AdvocacyService]:
         AdvocacyService.active.is_(True)).order_by(AdvocacyService.name)))
 
 
-def _can_share_with_advocate(journey: Journey) -> bool:
-    """Only ask about an advocate when the child chose a service or has an advocate."""
-    return (journey.answers["helper"] == "service"
-            or journey.invite.assigned_advocate_id is not None)
+def _assigned_advocate(journey: Journey) -> User | None:
+    """The advocate a coordinator assigned to this child, if any (and still an advocate)."""
+    if journey.invite.assigned_advocate_id is None:
+        return None
+    person = db.get(User, journey.invite.assigned_advocate_id)
+    return person if person is not None and person.disabled_at is None else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -334,10 +429,25 @@ def _can_share_with_advocate(journey: Journey) -> bool:
 @child_journey
 def check(journey: Journey):
     services = {s.id: s.name for s in _services(journey)}
-    rows = summary_rows(journey.answers, services)
-    token = str(journey.draft.id) if journey.draft else ""
-    return _page("child/check.html", journey, SendForm(data={"token": token}), "child.check",
-                 rows=rows, change_pages=_change_pages())
+    advocate = _assigned_advocate(journey)
+    answers = journey.answers
+    rows = summary_rows(answers, services, advocate_name=advocate.name if advocate else "")
+    agreed = consent.agreed(answers, journey.invite)
+    return _page("child/check.html", journey, SendForm(data={"token": journey.token}),
+                 "child.check", rows=rows, change_pages=_change_pages(),
+                 readers=_readers_in_words(agreed, services, advocate),
+                 ask_again=consent.needs_asking_again(answers, journey.invite),
+                 changed=request.args.get("changed"))
+
+
+def _readers_in_words(agreed, services: dict[int, str], advocate: User | None) -> list[str]:
+    """Who will be able to read what the child sends, as the check page says it."""
+    readers = [_("The chair of your meeting can see this.")]
+    if agreed.service_id is not None:
+        readers.append(_("%(service)s can see this.", service=services.get(agreed.service_id, "")))
+    if advocate is not None and advocate.id in agreed.advocate_ids:
+        readers.append(_("%(name)s, your advocate, can see this.", name=advocate.name))
+    return readers
 
 
 def _change_pages() -> dict[str, str]:
@@ -349,57 +459,52 @@ def _change_pages() -> dict[str, str]:
 @bp.post("/send")
 @child_journey
 def send(journey: Journey):
+    """Send exactly the answers the check page showed, sealed to exactly who the child
+    agreed, in one write transaction; a second press finds the first."""
     form = SendForm()
     form.validate_on_submit()  # CSRF is checked for every POST before this view runs
     token = form.token.data or ""
-    if _already_sent(journey.invite, token):
-        return redirect(url_for("child.sent"))
-    if journey.draft is None or token != str(journey.draft.id):
-        return redirect(url_for("child.check"))
     if journey.conference.starts_at <= utcnow():
         return render_template("child/closed.html", state=InviteState.EXPIRED), 410
-    answers = journey.answers
-    service = (db.get(AdvocacyService, answers["helper_service"])
-               if answers["helper"] == "service" else None)
-    readers = (advocates_for(db, journey.invite, service.id if service else None)
-               if answers.get("share_advocate") == "yes" else [])
-    payload = {
-        "author": "child",
-        "language": str(get_locale()),
-        "answers": {**answers, "helper_service_name": service.name if service else ""},
-    }
-    kept = [uuid.UUID(meta["id"]) for meta in journey.all_attachments()]
-    files = list(db.scalars(select(Attachment).where(
-        Attachment.draft_id == journey.draft.id, Attachment.id.in_(kept))))
     try:
-        submission = seal_submission(
-            db, conference=journey.conference, invite=journey.invite, payload=payload,
-            idempotency_key=token, language=str(get_locale()), readers=readers,
-            attachments=files, advocacy_service=service,
-            started_at=journey.draft.created_at)
-        db.delete(journey.draft)
-        audit.record(db, "submission.sent", actor=_actor(journey.invite),
-                     subject=f"submission:{submission.id}", **sent_detail(submission))
-        db.commit()
-    except IntegrityError:
-        db.rollback()
-        if _already_sent(journey.invite, token):
-            return redirect(url_for("child.sent"))
-        raise
-    except SQLAlchemyError:
-        db.rollback()
+        with writing():
+            taken = journey.take_for_sending(token)
+            if taken is not None:
+                _seal_and_record(journey, token, *taken)
+    except NoReader:
+        with writing():
+            audit.record(db, "integrity.no-reader", actor="system:integrity",
+                         subject=f"conference:{journey.conference.id}")
         return render_template("child/not_sent.html"), 503
-    session.pop("draft_id", None)
-    session.pop("page", None)
+    except IntegrityError:
+        if not _already_sent(journey.invite, token):
+            return render_template("child/not_sent.html"), 503
+    except SQLAlchemyError:
+        return render_template("child/not_sent.html"), 503
+    if taken is None and not _already_sent(journey.invite, token):
+        return redirect(url_for("child.check", changed=1))
     return redirect(url_for("child.sent"))
+
+
+def _seal_and_record(journey: Journey, token: str, draft: Draft, answers: dict) -> None:
+    language = str(get_locale())
+    kept = [uuid.UUID(meta["id"]) for house in HOUSES
+            for meta in answers[house]["attachments"]]
+    sent = seal_submission(
+        db, conference=journey.conference, invite=journey.invite,
+        payload={"author": "child", "language": language,
+                 "answers": {k: v for k, v in answers.items() if k != RESUME}},
+        idempotency_key=token, language=language,
+        agreed=consent.agreed(answers, journey.invite), draft_id=draft.id,
+        attachment_ids=kept, advocacy_service_id=consent.service_asked_about(answers),
+        started_at=draft.created_at)
+    audit.record(db, "submission.sent", actor=_actor(journey.invite),
+                 subject=f"submission:{sent.submission.id}", **sent_detail(sent.submission))
+    journey.keep_choices_after_sending(draft, answers)
 
 
 def _already_sent(invite: Invite, token: str) -> bool:
     if not token:
-        return False
-    try:
-        uuid.UUID(token)
-    except ValueError:
         return False
     return db.scalar(select(Submission.id).where(
         Submission.idempotency_key == token, Submission.invite_id == invite.id)) is not None
@@ -420,11 +525,11 @@ def sent(journey: Journey):
 @bp.post("/start-again")
 @child_journey
 def start_again(journey: Journey):
-    """Add something else: a fresh draft for a new submission with the same invite."""
-    forget_drafts_of_session()
-    db.commit()
-    session.pop("draft_id", None)
-    session.pop("page", None)
+    """Add something else: the draft still holds the child's choices (who helps, who may
+    see), so it starts from the questions."""
+    journey.answers[RESUME] = "child.going_well"
+    with writing():
+        journey.save()
     return redirect(url_for("child.how"))
 
 
@@ -432,29 +537,56 @@ def start_again(journey: Journey):
 # Leaving quickly
 
 
+def leave_token() -> str:
+    """What the quick-exit link carries, so that only a page of this session can end it
+    (not another site, nor a link prefetcher)."""
+    if session.stored_token is None:
+        return ""
+    return base64.urlsafe_b64encode(session.key("leave")[:12]).decode()
+
+
+@bp.app_context_processor
+def _quick_exit() -> dict:
+    return {"leave_token": leave_token}
+
+
+def _really_leaving() -> bool:
+    token = leave_token()
+    prefetch = "prefetch" in (request.headers.get("Sec-Purpose", "")
+                              + request.headers.get("Purpose", "")).lower()
+    return bool(token) and not prefetch and hmac.compare_digest(
+        request.args.get("t", ""), token) and request.headers.get(
+        "Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
 @bp.get("/leave")
-@writes
 def leave():
     """End the session (and delete its draft), then go to the neutral exit site.
 
     A plain link, so it works without JavaScript; with JavaScript the page replaces itself
-    with this address, so Back does not return to the journey.
+    with this address, so Back does not return to the journey. Without this session's token
+    (another site, a prefetch) it only goes to the exit site.
     """
     exit_url = _exit_url()
-    if request.headers.get("Sec-Fetch-Site", "none") not in ("same-origin", "none"):
-        return redirect(exit_url, 303)  # another site cannot end a child's session
-    if session.get("invite_id"):
-        forget_drafts_of_session()
-        db.commit()
-    session.end()
+    if _really_leaving():
+        session.end()
+        if not session.unavailable:
+            try:
+                with writing():
+                    forget_drafts_of_session(session_id(session.stored_token))
+            except SQLAlchemyError:  # leaving must work even then; purge deletes it later
+                log.error("leaving quickly: the draft could not be deleted now")
     return redirect(exit_url, 303)
 
 
 def _exit_url() -> str:
-    invite = db.get(Invite, session["invite_id"]) if session.get("invite_id") else None
-    if invite is not None:
-        return invite.conference.organisation.exit_url
-    organisation = db.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    try:
+        invite = db.get(Invite, session["invite_id"]) if session.get("invite_id") else None
+        if invite is not None:
+            return invite.conference.organisation.exit_url
+        organisation = db.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    except SQLAlchemyError:
+        return DEFAULT_EXIT_URL
     return organisation.exit_url if organisation else DEFAULT_EXIT_URL
 
 

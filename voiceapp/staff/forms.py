@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..fields import Form
 
 MIN_PASSPHRASE_LENGTH = 16
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField(_l("Email address"), validators=[
         DataRequired(message=_l("Enter your email address")), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[
         DataRequired(message=_l("Enter your password")), Length(max=200)])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(_l("Authenticator code"), validators=[
         DataRequired(message=_l("Enter the 6-digit code from your authenticator app")),
         Length(max=12)])
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(Form):
     password = PasswordField(_l("Choose a password"), validators=[
         DataRequired(message=_l("Choose a password")), Length(max=200)])
     confirm = PasswordField(_l("Type the password again"), validators=[
@@ -33,7 +34,7 @@ class EnrolForm(FlaskForm):
         Length(max=12)])
 
 
-class NewPassphraseForm(FlaskForm):
+class NewPassphraseForm(Form):
     passphrase = PasswordField(_l("Choose a key passphrase"), validators=[
         DataRequired(message=_l("Choose a key passphrase")),
         Length(min=MIN_PASSPHRASE_LENGTH, max=500, message=_l(
@@ -43,7 +44,7 @@ class NewPassphraseForm(FlaskForm):
         EqualTo("passphrase", message=_l("The two passphrases are not the same"))])
 
 
-class UnlockForm(FlaskForm):
+class UnlockForm(Form):
     passphrase = PasswordField(_l("Key passphrase"), validators=[
         DataRequired(message=_l("Enter your key passphrase")), Length(max=500)])
 

@@ -18,12 +18,12 @@ from markupsafe import Markup
 
 from .. import audit, crypto, keyring
 from ..auth import (
-    NEEDS_CODE, SIGNED_IN, accept_code, check_password, find_staff_invite, find_user,
-    hash_password, new_totp_secret, normalise_email, password_problem, set_totp_secret,
-    staff_required, totp_uri,
+    NEEDS_CODE, SIGNED_IN, accept_code, check_password, code_matches, find_staff_invite,
+    find_user, hash_password, new_totp_secret, normalise_email, password_problem,
+    set_totp_secret, staff_required, totp_uri,
 )
 from ..config import settings
-from ..db import db, utcnow
+from ..db import db, utcnow, writing
 from ..models import Role, User
 from ..security import client_ip, throttle
 from ..sessions import end_sessions_of
@@ -68,10 +68,9 @@ def _finish_sign_in(user: User) -> str:
     throttle().forgive("sign-in:ip", client_ip())
     throttle().forgive("sign-in:account", user.email)
     next_url = _safe_next(session.get("next"))
+    _start_signed_in_session(user)
     user.last_sign_in_at = utcnow()
     audit.record(db, "sign-in", actor=audit.actor_for(user), subject=f"user:{user.id}")
-    db.commit()
-    _start_signed_in_session(user)
     home = _home(user)
     if home == url_for("staff.new_key"):
         return home  # a chair or advocate makes their key before anything else
@@ -96,9 +95,9 @@ def sign_in():
         throttle().check(("sign-in:ip", client_ip()), ("sign-in:account", email))
         user = find_user(email)
         if not check_password(user, form.password.data):
-            audit.record(db, "sign-in.failed", actor="anonymous",
-                         subject=f"user:{user.id}" if user else "")
-            db.commit()
+            with writing():
+                audit.record(db, "sign-in.failed", actor="anonymous",
+                             subject=f"user:{user.id}" if user else "")
             form.password.errors = [_("Your email address or password is not right.")]
             return render_template("staff/sign_in.html", form=form), 400
         next_url = _safe_next(session.get("next"))
@@ -119,11 +118,15 @@ def code():
     form = CodeForm()
     if form.validate_on_submit():
         throttle().check(("code:account", str(user.id)))
-        if accept_code(user, form.code.data):
-            return redirect(_finish_sign_in(user))
-        audit.record(db, "sign-in.code-failed", actor=audit.actor_for(user),
-                     subject=f"user:{user.id}")
-        db.commit()
+        with writing():
+            accepted = accept_code(user, form.code.data)
+            if accepted:
+                target = _finish_sign_in(user)
+            else:
+                audit.record(db, "sign-in.code-failed", actor=audit.actor_for(user),
+                             subject=f"user:{user.id}")
+        if accepted:
+            return redirect(target)
         form.code.errors = [_("That code is not right, or it has been used already. Wait for "
                               "a new code and try again.")]
     return render_template("staff/code.html", form=form), 400 if form.errors else 200
@@ -132,20 +135,20 @@ def code():
 @bp.post("/sign-out")
 @staff_required()
 def sign_out(user: User):
-    audit.record(db, "sign-out", actor=audit.actor_for(user), subject=f"user:{user.id}")
-    db.commit()
-    session.end()
+    with writing():
+        audit.record(db, "sign-out", actor=audit.actor_for(user), subject=f"user:{user.id}")
+        session.end()
     return redirect(url_for("staff.sign_in", signed_out=1))
 
 
 @bp.post("/sign-out-everywhere")
 @staff_required()
 def sign_out_everywhere(user: User):
-    end_sessions_of(db, user.id)
-    audit.record(db, "sign-out.everywhere", actor=audit.actor_for(user),
-                 subject=f"user:{user.id}")
-    db.commit()
-    session.end()
+    with writing():
+        end_sessions_of(db, user.id)
+        audit.record(db, "sign-out.everywhere", actor=audit.actor_for(user),
+                     subject=f"user:{user.id}")
+        session.end()
     return redirect(url_for("staff.sign_in", signed_out=1))
 
 
@@ -198,15 +201,21 @@ def welcome(token: str):
         problem = password_problem(form.password.data, user.email)
         if problem:
             form.password.errors = [problem]
-        else:
-            set_totp_secret(user, secret)
-            if accept_code(user, form.code.data):
-                user.password_hash = hash_password(form.password.data)
-                invite.used_at = utcnow()
-                audit.record(db, "staff.enrolled", actor=audit.actor_for(user),
-                             subject=f"user:{user.id}")
-                return redirect(_finish_sign_in(user))
-            db.rollback()
+        elif code_matches(secret, form.code.data):
+            password_hash = hash_password(form.password.data)  # slow: before the write lock
+            with writing():
+                set_totp_secret(user, secret)
+                db.flush()
+                target = None
+                if accept_code(user, form.code.data, secret):
+                    user.password_hash = password_hash
+                    invite.used_at = utcnow()
+                    audit.record(db, "staff.enrolled", actor=audit.actor_for(user),
+                                 subject=f"user:{user.id}")
+                    target = _finish_sign_in(user)
+            if target:
+                return redirect(target)
+        if not form.errors:
             form.code.errors = [_("That code is not right. Check the time on your phone, "
                                   "wait for a new code and try again.")]
     return render_template("staff/welcome.html", form=form, user=user, secret=secret,
@@ -236,10 +245,12 @@ def new_key(user: User):
         if problem:
             form.passphrase.errors = [problem]
         else:
-            key, private = keyring.create_person_key(db, user, form.passphrase.data)
-            audit.record(db, "key.created", actor=audit.actor_for(user), subject=f"key:{key.id}")
-            db.commit()
-            keyring.keep_unlocked(session, {key.id: private})
+            new = keyring.make_person_key(form.passphrase.data)  # slow: before the write lock
+            with writing():
+                key = keyring.store_person_key(db, user, new)
+                audit.record(db, "key.created", actor=audit.actor_for(user),
+                             subject=f"key:{key.id}")
+                keyring.keep_unlocked(session, {key.id: new.private})
             return redirect(url_for("staff.recovery_sheet"))
     return render_template("staff/new_key.html", form=form), 400 if form.errors else 200
 
@@ -261,25 +272,27 @@ def unlock(user: User):
     if form.validate_on_submit():
         throttle().check(("unlock:account", str(user.id)))
         try:
-            keys = keyring.unlock(user, form.passphrase.data)
+            keys = keyring.unlock(user, form.passphrase.data)  # Argon2: no lock held
         except crypto.WrongPassphrase:
-            audit.record(db, "key.unlock-failed", actor=audit.actor_for(user),
-                         subject=f"user:{user.id}")
-            db.commit()
+            with writing():
+                audit.record(db, "key.unlock-failed", actor=audit.actor_for(user),
+                             subject=f"user:{user.id}")
             form.passphrase.errors = [_("That passphrase is not right.")]
         else:
-            audit.record(db, "key.unlocked", actor=audit.actor_for(user),
-                         subject=f"user:{user.id}")
-            db.commit()
-            keyring.keep_unlocked(session, keys)
-            return redirect(_safe_next(session.pop("next", None)) or url_for(HOMES[user.role]))
+            with writing():
+                audit.record(db, "key.unlocked", actor=audit.actor_for(user),
+                             subject=f"user:{user.id}")
+                keyring.keep_unlocked(session, keys)
+                target = _safe_next(session.pop("next", None)) or url_for(HOMES[user.role])
+            return redirect(target)
     return render_template("staff/unlock.html", form=form), 400 if form.errors else 200
 
 
 @bp.post("/lock")
 @staff_required(*KEY_HOLDERS)
 def lock(user: User):
-    keyring.lock(session)
+    with writing():
+        keyring.lock(session)
     return redirect(url_for(HOMES[user.role]))
 
 
@@ -294,13 +307,14 @@ def change_passphrase(user: User):
             form.passphrase.errors = [problem]
         else:
             try:
-                keyring.change_passphrase(db, user, form.current.data, form.passphrase.data)
+                rewrapped = keyring.rewrap_keys(user, form.current.data, form.passphrase.data)
             except crypto.WrongPassphrase:
                 form.current.errors = [_("That passphrase is not right.")]
             else:
-                audit.record(db, "key.passphrase-changed", actor=audit.actor_for(user),
-                             subject=f"user:{user.id}")
-                db.commit()
+                with writing():
+                    keyring.store_rewrapped(db, user, rewrapped)
+                    audit.record(db, "key.passphrase-changed", actor=audit.actor_for(user),
+                                 subject=f"user:{user.id}")
                 return redirect(url_for("staff.account", changed=1))
     return render_template("staff/change_passphrase.html", form=form), \
         400 if form.errors else 200
@@ -318,9 +332,11 @@ def replace_key(user: User):
         except crypto.WrongPassphrase:
             form.passphrase.errors = [_("That passphrase is not right.")]
         else:
-            key, private = keyring.create_person_key(db, user, form.passphrase.data)
-            audit.record(db, "key.replaced", actor=audit.actor_for(user), subject=f"key:{key.id}")
-            db.commit()
-            keyring.keep_unlocked(session, {**old_keys, key.id: private})
+            new = keyring.make_person_key(form.passphrase.data)
+            with writing():
+                key = keyring.store_person_key(db, user, new)
+                audit.record(db, "key.replaced", actor=audit.actor_for(user),
+                             subject=f"key:{key.id}")
+                keyring.keep_unlocked(session, {**old_keys, key.id: new.private})
             return redirect(url_for("staff.account", replaced=1))
     return render_template("staff/replace_key.html", form=form), 400 if form.errors else 200
