@@ -82,6 +82,12 @@ class Child(Person):
                                      follow_redirects=True)
         return self.page
 
+    def leaves_quickly(self, **headers):
+        """Press "Leave this page quickly" on the page they are on."""
+        body = self.page.get_data(as_text=True)
+        href = html.unescape(re.search(r'href="([^"]*)"[^>]*data-exit', body).group(1))
+        return self.client.get(href, headers=headers)
+
     def sends(self, follow: bool = True):
         self.opens("/check")
         return self.posts("/send", {"token": self.send_token()}, follow)

@@ -153,7 +153,8 @@ def test_settings_change_the_exit_site_languages_and_retention(app, coordinator,
     assert organisation.languages == "cy"
     assert organisation.retention_days_after_recorded == 14
     child.opens_invite()
-    assert child.client.get("/leave").headers["Location"] == "https://www.example.org/recipes"
+    child.opens("/check")
+    assert child.leaves_quickly().headers["Location"] == "https://www.example.org/recipes"
 
 
 @pytest.mark.parametrize("field,value,problem", [

@@ -7,12 +7,12 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from voiceapp.models import Invite, Submission
 
 from .conftest import add_staff
-from .evidence import audit_actions, raw_database_contains
+from .evidence import audit_actions, change_as_voiceapp, raw_database_contains
 from .people import Advocate
 
 SHARED = "words-the-child-shared-8080"
@@ -32,7 +32,7 @@ def submission_ids(app) -> list[str]:
 
 
 def test_a_child_who_chose_the_service_and_shared_is_readable(app, child, advocate):
-    child.tells(worries=SHARED, helper="service:1", share_advocate="yes")
+    child.tells(worries=SHARED, helper="service:1", share_service="yes")
     child.sends()
     advocate.signs_in_and_unlocks()
     dashboard = advocate.opens_dashboard()
@@ -47,7 +47,7 @@ def test_a_child_who_chose_the_service_and_shared_is_readable(app, child, advoca
 
 
 def test_a_child_who_did_not_allow_sharing_stays_unreadable(app, child, advocate):
-    child.tells(worries="not for the advocate", helper="service:1", share_advocate="no")
+    child.tells(worries="not for the advocate", helper="service:1", share_service="no")
     child.sends()
     [submission] = submission_ids(app)
     advocate.signs_in_and_unlocks()
@@ -69,7 +69,7 @@ def test_an_advocate_never_sees_children_who_did_not_choose_them(app, child, ano
     child.tells(worries="chose myself", helper="myself")
     child.sends()
     another_child.tells(worries="chose the other service", helper="service:2",
-                        share_advocate="yes")
+                        share_service="yes")
     another_child.sends()
     advocate.signs_in_and_unlocks()
     advocate.opens_dashboard()
@@ -82,11 +82,8 @@ def test_an_advocate_never_sees_children_who_did_not_choose_them(app, child, ano
 
 
 def test_an_assigned_advocate_sees_the_child_before_anything_is_sent(app, child, advocate):
-    with app.app_context():
-        from voiceapp.db import db
-        db.execute(update(Invite).where(Invite.id == invite_id_of(app, child.code))
-                   .values(assigned_advocate_id=2))
-        db.commit()
+    change_as_voiceapp(app, Invite, Invite.id == invite_id_of(app, child.code),
+                       assigned_advocate_id=2)
     advocate.signs_in()
     advocate.opens_dashboard()
     assert "Assigned to you" in advocate.sees and "Not yet" in advocate.sees
@@ -96,7 +93,7 @@ def test_an_advocate_of_another_service_sees_nothing(app, child, demo):
     account = add_staff(app, "advocate", "other.advocate@example.org",
                         "another advocate phrase", service_id=2)
     other = Advocate(app.test_client(), account)
-    child.tells(worries=SHARED, helper="service:1", share_advocate="yes")
+    child.tells(worries=SHARED, helper="service:1", share_service="yes")
     child.sends()
     other.signs_in_and_unlocks()
     other.opens_dashboard()
@@ -105,17 +102,30 @@ def test_an_advocate_of_another_service_sees_nothing(app, child, demo):
     assert other.client.get(f"/advocate/submissions/{submission}").status_code == 404
 
 
-def test_views_recorded_on_behalf_reach_the_chair_as_from_an_advocate(app, child, advocate,
-                                                                      chair):
+def test_an_advocate_reads_back_what_they_sent_only_if_the_child_agreed(app, child, advocate,
+                                                                        chair):
+    change_as_voiceapp(app, Invite, assigned_advocate_id=2)
+    invite_id = invite_id_of(app, child.code)
+    advocate.signs_in_and_unlocks()
+    advocate.records_views(invite_id, worries="kept between the child and the chair")
+    [submission] = submission_ids(app)
+    assert advocate.client.get(f"/advocate/submissions/{submission}").status_code == 404
     with app.app_context():
         from voiceapp.db import db
-        db.execute(update(Invite).values(assigned_advocate_id=2))
-        db.commit()
+        assert len(db.get(Submission, uuid.UUID(submission)).wrapped_keys) == 2  # chair, recovery
+    chair.signs_in_and_unlocks()
+    chair.opens_submission(submission)
+    assert "kept between the child and the chair" in chair.sees
+
+
+def test_views_recorded_on_behalf_reach_the_chair_as_from_an_advocate(app, child, advocate,
+                                                                      chair):
+    change_as_voiceapp(app, Invite, assigned_advocate_id=2)
     invite_id = invite_id_of(app, child.code)
     advocate.signs_in_and_unlocks()
     page = advocate.records_views(invite_id, worries="In their words: the shouting",
                                   summary="My summary: needs a quiet place", safety="4",
-                                  gathered="video")
+                                  gathered="video", advocate_may_read="y")
     assert page.request.path == f"/advocate/children/{invite_id}"
     assert "Sent to the chair" in advocate.sees
     [submission] = submission_ids(app)
@@ -133,10 +143,7 @@ def test_views_recorded_on_behalf_reach_the_chair_as_from_an_advocate(app, child
 
 
 def test_views_need_the_childs_agreement_and_how_they_were_gathered(app, child, advocate):
-    with app.app_context():
-        from voiceapp.db import db
-        db.execute(update(Invite).values(assigned_advocate_id=2))
-        db.commit()
+    change_as_voiceapp(app, Invite, assigned_advocate_id=2)
     advocate.signs_in()
     page = advocate.records_views(invite_id_of(app, child.code), worries="kept",
                                   child_agreed="", gathered="")
@@ -148,10 +155,7 @@ def test_views_need_the_childs_agreement_and_how_they_were_gathered(app, child, 
 
 
 def test_recording_views_twice_with_the_same_form_sends_once(app, child, advocate):
-    with app.app_context():
-        from voiceapp.db import db
-        db.execute(update(Invite).values(assigned_advocate_id=2))
-        db.commit()
+    change_as_voiceapp(app, Invite, assigned_advocate_id=2)
     invite_id = invite_id_of(app, child.code)
     advocate.signs_in()
     advocate.opens(f"/advocate/children/{invite_id}/record")
@@ -166,7 +170,7 @@ def test_recording_views_twice_with_the_same_form_sends_once(app, child, advocat
 
 @pytest.mark.parametrize("role", ["chair", "coordinator"])
 def test_other_roles_cannot_use_advocate_pages(app, child, role, request):
-    child.tells(worries=SHARED, helper="service:1", share_advocate="yes")
+    child.tells(worries=SHARED, helper="service:1", share_service="yes")
     child.sends()
     [submission] = submission_ids(app)
     person = request.getfixturevalue(role)
@@ -184,10 +188,7 @@ def test_signed_out_people_cannot_use_advocate_pages(app, demo):
 
 
 def test_an_empty_record_is_not_sent(app, child, advocate):
-    with app.app_context():
-        from voiceapp.db import db
-        db.execute(update(Invite).values(assigned_advocate_id=2))
-        db.commit()
+    change_as_voiceapp(app, Invite, assigned_advocate_id=2)
     advocate.signs_in()
     page = advocate.records_views(invite_id_of(app, child.code))
     assert page.status_code == 400

@@ -167,7 +167,10 @@ def test_health_and_pages_say_when_the_database_is_down(tmp_path):
     assert health.get_json()["database"] == "down"
     page = client.get("/i/ABCDEFGHJKMN")
     assert page.status_code == 503
-    assert "we cannot save things right now" in visible_text(page)
+    assert "we cannot show this page right now" in visible_text(page)
+    assert "Nothing you saved before is lost" in visible_text(page)
+    posted = client.post("/", data={"code": "ABCD-EFGH-JKMN"})
+    assert posted.status_code in (400, 503)  # no session, so no CSRF token either
 
 
 def test_sqlite_connections_are_configured_for_safety(app):

@@ -9,24 +9,19 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from voiceapp import media
 from voiceapp.attachments import SealedSpool
 from voiceapp.models import Attachment, AttachmentChunk, Submission
 
 from .conftest import make_app
-from .evidence import audit_actions, raw_database_contains
+from .evidence import audit_actions, count, raw_database_contains
 from .people import Chair, Child, visible_text
 
 MEDIA = Path(__file__).parent / "data" / "media"
 VOICE = (MEDIA / "voice.webm").read_bytes()
 
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        from voiceapp.db import db
-        return db.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def photo_with_gps(fmt: str = "JPEG") -> bytes:
@@ -324,7 +319,7 @@ def test_only_the_chair_of_the_conference_can_play_an_attachment(app, demo, chil
 def test_an_advocate_plays_what_the_child_shared(app, demo, child, advocate):
     started(child).adds_file("/worries", "voice", VOICE, "voice.webm", "audio/webm")
     child.answers("/help", helper="service:1")
-    child.answers("/sharing", share_advocate="yes")
+    child.answers("/sharing", share_service="yes")
     child.sends()
     advocate.signs_in_and_unlocks()
     with app.app_context():

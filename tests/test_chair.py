@@ -114,9 +114,9 @@ def test_a_tampered_submission_is_reported_not_shown(app, chair, child):
     chair.signs_in_and_unlocks()
     page = chair.opens_submission(submission)
     assert page.status_code == 200
-    assert "has been changed since it was sent" in chair.sees
+    assert "This record has been altered" in chair.sees
     assert "Traceback" not in page.get_data(as_text=True)
-    assert "submission.tampered" in audit_actions(app)
+    assert "integrity.altered" in audit_actions(app)
 
 
 def test_rows_swapped_between_submissions_do_not_open(app, chair, child, another_child):
@@ -130,7 +130,7 @@ def test_rows_swapped_between_submissions_do_not_open(app, chair, child, another
         db.commit()
     chair.signs_in_and_unlocks()
     chair.opens_submission(first)
-    assert "has been changed since it was sent" in chair.sees
+    assert "This record has been altered" in chair.sees
     assert "the other child's words" not in chair.sees
 
 

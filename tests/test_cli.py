@@ -14,7 +14,7 @@ def test_demo_json_prints_exactly_one_object_with_every_sign_in(runner):
     result = runner.invoke(args=["demo", "--json"])
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert set(data) == {"invites", "chair", "advocate", "coordinator"}
+    assert set(data) == {"invites", "chair", "advocate", "coordinator", "recovery_fingerprint"}
     assert len(data["invites"]) == 2
     for invite in data["invites"]:
         assert set(invite) == {"code", "url"}
@@ -74,8 +74,11 @@ def test_the_recovery_key_is_printed_once_and_only_its_public_half_is_kept(app, 
     assert refused.exit_code != 0 and "already exists" in refused.output
     result = runner.invoke(args=["recovery-key", "--rotate"])
     assert result.exit_code == 0
-    text = result.output.strip().splitlines()[-1]
+    text = next(line for line in result.output.splitlines()
+                if line.startswith("VOICEAPP-RECOVERY-1-"))
     private = crypto.parse_recovery_key(text)
+    fingerprint = crypto.key_fingerprint(crypto.public_key_of(private))
+    assert f"VOICEAPP_RECOVERY_KEY_FINGERPRINT='{fingerprint}'" in result.output
     with app.app_context():
         from voiceapp.db import db
         keys = db.scalars(select(RecipientKey).where(RecipientKey.user_id.is_(None))).all()

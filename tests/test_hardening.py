@@ -9,24 +9,18 @@ import threading
 import uuid
 
 import pyotp
-import pytest
 from PIL import Image
 from sqlalchemy import delete, func, select, update
 
-from voiceapp import audit, crypto
+from voiceapp import audit
 from voiceapp.db import write_transaction
 from voiceapp.models import Attachment, AttachmentChunk, AuditEvent, Draft, WebSession
 
 from .conftest import make_app
-from .evidence import audit_actions
-from .people import Chair, Staff
+from .evidence import audit_actions, count
+from .people import Chair, Child, Staff, visible_text
 from .test_attachments import VOICE, sent_attachment_url, started
 
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        from voiceapp.db import db
-        return db.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_forms_work_over_https_with_secure_cookies_and_no_referer(database_url, tmp_path):
@@ -71,10 +65,11 @@ def test_a_session_ended_during_a_request_stays_ended(app, chair):
     def midway():
         from flask import session
 
-        from voiceapp.db import db
-        db.execute(delete(WebSession))  # sign-out-everywhere, from another request
-        db.commit()
-        session["touched"] = True       # this request still saves its session
+        from voiceapp.db import write_transaction, writing
+        with write_transaction() as other:  # sign-out-everywhere, from another request
+            other.execute(delete(WebSession))
+        with writing():
+            session["touched"] = True       # this request still saves its session
         return "ok"
 
     chair.signs_in_and_unlocks()
@@ -83,10 +78,11 @@ def test_a_session_ended_during_a_request_stays_ended(app, chair):
     assert chair.client.get("/chair/").status_code == 302
 
 
-def test_a_chair_can_unlock_again_after_a_key_reset(app, chair, coordinator):
+def test_a_chair_can_unlock_again_after_a_key_reset(app, runner, chair, coordinator):
     coordinator.signs_in()
     coordinator.opens("/admin/staff")
     coordinator.posts("/admin/staff/1/reset-key")
+    runner.invoke(args=["approve-key-reset", "--email", "chair@example.org"])
     chair.signs_in()
     chair.posts("/staff/keys/new", {"passphrase": "my brand new passphrase",
                                     "confirm": "my brand new passphrase"})
@@ -110,8 +106,11 @@ def test_a_shortened_attachment_row_cannot_cut_a_recording_short(app, demo, chil
         db.execute(update(AttachmentChunk).where(AttachmentChunk.seq == last)
                    .values(data=b"\x00" * 32))
         db.commit()
-    with pytest.raises(crypto.DecryptionError):
-        chair.client.get(url).data
+    response = chair.client.get(url)
+    assert response.status_code == 409  # checked before a byte is sent
+    assert "This file has been altered" in visible_text(response)
+    assert VOICE[:64] not in response.data
+    assert "attachment.altered" in audit_actions(app)
 
 
 def test_a_photo_with_too_many_pixels_is_refused_before_decoding(app, child):
@@ -167,10 +166,23 @@ def test_another_site_cannot_end_a_childs_session(app, child):
     child.tells(worries="still mine")
     response = child.client.get("/leave", headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 303
+    assert child.client.get("/leave").status_code == 303  # an old browser, no token
+    assert child.leaves_quickly(**{"Sec-Fetch-Site": "cross-site"}).status_code == 303
     assert count(app, Draft) == 1
     child.opens("/check")
     assert "still mine" in child.sees
-    child.client.get("/leave", headers={"Sec-Fetch-Site": "same-origin"})
+    child.leaves_quickly(**{"Sec-Fetch-Site": "same-origin"})
+    assert count(app, Draft) == 0
+
+
+def test_a_link_prefetcher_does_not_end_a_childs_session(app, child):
+    child.tells(worries="still mine")
+    for header in ({"Sec-Purpose": "prefetch"}, {"Purpose": "prefetch"},
+                   {"Sec-Purpose": "prefetch;prerender"}):
+        assert child.leaves_quickly(**header).status_code == 303
+    assert count(app, Draft) == 1
+    child.opens("/check")
+    assert child.leaves_quickly().status_code == 303  # the child's own press (no headers)
     assert count(app, Draft) == 0
 
 
@@ -183,10 +195,20 @@ def test_a_link_to_another_invite_asks_before_dropping_unsent_answers(app, child
     child.opens("/check")
     assert "not sent yet" in child.sees
     child.opens_invite(another_child.code)
-    child.posts("/", {"code": another_child.code})
+    child.posts("/", {"code": another_child.code, "switch": "1"})  # "Use the new code"
     assert child.page.request.path == "/welcome"
     assert count(app, Draft) == 0
     assert page.status_code == 200
+
+
+def test_typing_a_different_code_asks_before_dropping_unsent_answers(app, child,
+                                                                     another_child):
+    child.tells(worries="not sent yet")
+    child.types_code(another_child.code)
+    assert "You have answers you have not sent yet" in child.sees
+    assert count(app, Draft) == 1
+    child.opens("/check")
+    assert "not sent yet" in child.sees
 
 
 def test_every_first_opening_of_a_file_is_audited_whatever_the_range(app, demo, child):
@@ -201,3 +223,20 @@ def test_every_first_opening_of_a_file_is_audited_whatever_the_range(app, demo, 
     other_session.client.get(url, headers={"Range": "bytes=-10"})
     assert audit_actions(app).count("attachment.opened") == 2
     assert uuid.UUID(url.rsplit("/", 1)[1])
+
+
+def test_a_cookie_planted_before_the_child_opens_their_invite_reads_nothing(app, child):
+    """Session fixation: an adult opens the invite on the child's phone (or sets its cookie),
+    hands it over, and later comes back with the cookie they kept."""
+    adult = Child(app.test_client(), child.code)
+    adult.opens_invite()
+    planted = adult.client.get_cookie("voiceapp").value
+    child.client.set_cookie("voiceapp", planted)
+    child.opens_invite()
+    assert child.client.get_cookie("voiceapp").value != planted
+    child.starts()
+    child.answers("/worries", text="what the child wrote afterwards")
+    child.opens_invite()  # every opening gives a new token; the draft moves with the child
+    child.opens("/check")
+    assert "what the child wrote afterwards" in child.sees
+    assert adult.client.get("/check").status_code == 302

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from .evidence import audit_actions
+from .evidence import audit_actions, change_as_voiceapp, printed_recovery_key
 from .test_chair import PHRASE, sent_submission
 
 
 def test_a_chair_who_forgot_their_passphrase_reads_again_after_a_recovery(
         app, runner, chair, child, coordinator):
-    recovery = runner.invoke(args=["recovery-key", "--rotate"]).output.strip().splitlines()[-1]
+    recovery = printed_recovery_key(runner.invoke(args=["recovery-key", "--rotate"]).output)
     submission = sent_submission(app, child)
 
     coordinator.signs_in()
     coordinator.opens("/admin/staff")
     coordinator.posts("/admin/staff/1/reset-key")
-    assert "will make a new key" in coordinator.sees
+    assert "Another coordinator must approve this" in coordinator.sees
+    approved = runner.invoke(args=["approve-key-reset", "--email", "chair@example.org"])
+    assert approved.exit_code == 0, approved.output
 
     assert chair.signs_in().request.path == "/staff/keys/new"
     chair.posts("/staff/keys/new", {"passphrase": "a fresh passphrase for me",
@@ -41,16 +43,12 @@ def test_a_chair_who_forgot_their_passphrase_reads_again_after_a_recovery(
 
 def test_a_new_chair_of_a_conference_can_be_given_earlier_submissions(app, runner, child,
                                                                       other_chair):
-    recovery = runner.invoke(args=["recovery-key", "--rotate"]).output.strip().splitlines()[-1]
+    recovery = printed_recovery_key(runner.invoke(args=["recovery-key", "--rotate"]).output)
     submission = sent_submission(app, child)
-    from sqlalchemy import update
 
     from voiceapp.models import Conference
-    with app.app_context():
-        from voiceapp.db import db
-        db.execute(update(Conference).where(Conference.reference == "CP-DEMO-0001")
-                   .values(chair_id=other_chair.account["id"]))
-        db.commit()
+    change_as_voiceapp(app, Conference, Conference.reference == "CP-DEMO-0001",
+                       chair_id=other_chair.account["id"])
     runner.invoke(args=["recovery-reseal", "--email", "other.chair@example.org"],
                   input=recovery + "\n")
     other_chair.signs_in_and_unlocks()

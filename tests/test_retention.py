@@ -6,24 +6,18 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from voiceapp import retention
 from voiceapp.db import utcnow
 from voiceapp.models import Conference, Draft, Invite, Submission, WrappedKey
 
-from .evidence import audit_actions, raw_database_contains
+from .evidence import audit_actions, change_as_voiceapp, count, raw_database_contains
 
 
 def purge(app) -> retention.PurgeReport:
     with app.app_context():
         return retention.purge()
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        from voiceapp.db import db
-        return db.scalar(select(func.count()).select_from(model))
 
 
 def send(child, words: str) -> None:
@@ -32,10 +26,7 @@ def send(child, words: str) -> None:
 
 
 def recorded_days_ago(app, days: int) -> None:
-    with app.app_context():
-        from voiceapp.db import db
-        db.execute(update(Submission).values(recorded_at=utcnow() - timedelta(days=days)))
-        db.commit()
+    change_as_voiceapp(app, Submission, recorded_at=utcnow() - timedelta(days=days))
 
 
 def test_nothing_is_deleted_before_its_time(app, runner, child):

@@ -6,6 +6,8 @@ allowance. Sessions and drafts live in the database, so a child can move between
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import redis
 
@@ -57,10 +59,27 @@ def test_a_child_can_move_between_servers_mid_journey(two_servers):
     assert moved.sends().request.path == "/sent"
 
 
-def test_an_unreachable_rate_limit_store_refuses_rather_than_allows(database_url, tmp_path,
-                                                                     demo):
-    app = make_app(database_url, tmp_path / "broken", redis_url="redis://127.0.0.1:1/0")
-    client = app.test_client()
-    assert client.get("/i/ABCDEFGHJKMN").status_code == 429
-    health = client.get("/healthz")
-    assert health.status_code == 503 and health.get_json()["rate_limits"] == "down"
+def closed_port() -> int:
+    """A port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_with_redis_unreachable_children_still_start_and_guessing_is_still_limited(
+        database_url, tmp_path, demo, caplog):
+    app = make_app(database_url, tmp_path / "broken",
+                   redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    child = Child(app.test_client(), demo["invites"][0]["code"])
+    assert child.opens_invite().request.path == "/welcome"
+    child.starts()
+    child.answers("/worries", text="typed while Redis was down")
+    assert child.sends().request.path == "/sent"
+    guesser = app.test_client()
+    statuses = [guesser.get(f"/i/ZZZZZZZZZZ{n % 8 + 2}{n // 8 + 2}").status_code
+                for n in range(12)]
+    assert statuses == [400] * 10 + [429, 429]  # counted in this process instead
+    health = guesser.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json() == {"database": "up", "rate_limits": "fallback"}
+    assert sum("Redis is unreachable" in r.message for r in caplog.records) == 1

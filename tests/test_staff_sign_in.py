@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from voiceapp.db import utcnow
 from voiceapp.models import StaffInvite, User, WebSession
 
-from .evidence import audit_actions
+from .evidence import audit_actions, change_as_voiceapp
 from .people import Chair, Coordinator, Staff, visible_text
 
 WRONG = "Your email address or password is not right."
@@ -166,10 +166,7 @@ def test_sign_in_never_redirects_off_site(app, chair):
 
 
 def test_a_disabled_account_cannot_sign_in(app, chair):
-    with app.app_context():
-        from voiceapp.db import db
-        db.execute(update(User).values(disabled_at=utcnow()))
-        db.commit()
+    change_as_voiceapp(app, User, disabled_at=utcnow())
     assert chair.signs_in().status_code == 400
     assert WRONG in chair.sees
 

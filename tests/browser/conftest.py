@@ -11,14 +11,13 @@ import json
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from werkzeug.serving import make_server
 
 from ..conftest import make_app
+from ..live import LiveServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
@@ -64,19 +63,6 @@ def browser_context_args(browser_context_args, playwright):
     return {**browser_context_args, **playwright.devices["Pixel 7"],
             "permissions": ["microphone"], "locale": "en-GB",
             "timezone_id": "Europe/London"}
-
-
-class LiveServer:
-    def __init__(self, app) -> None:
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture

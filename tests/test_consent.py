@@ -1,0 +1,99 @@
+"""A child's consent is enforced exactly as given: who they were asked about, by name, and
+nothing more. Changing the helper, the service or the assigned advocate asks again."""
+
+from __future__ import annotations
+
+from voiceapp.models import Invite
+
+from .conftest import add_staff
+from .evidence import change_as_voiceapp, newest_submission, readers_of
+from .people import Advocate
+
+CHAIR, ADVOCATE = "chair@example.org", "advocate@example.org"  # the demo's; service 1
+
+
+def assigned_advocate(app, service_id: int | None = 2) -> dict:
+    """Another advocate (of the other service), assigned by a coordinator to every invite."""
+    account = add_staff(app, "advocate", "assigned@example.org", "assigned passphrase 77",
+                        service_id=service_id)
+    change_as_voiceapp(app, Invite, assigned_advocate_id=account["id"])
+    return account
+
+
+def test_an_assigned_advocate_does_not_read_what_was_shared_only_with_a_service(app, child):
+    assigned = assigned_advocate(app)
+    child.tells(worries="for the rights officer only", helper="service:1",
+                share_service="yes")
+    child.sends()
+    submission = newest_submission(app)
+    assert readers_of(app, submission) == {CHAIR, "recovery", ADVOCATE}
+    reader = Advocate(app.test_client(), assigned)
+    reader.signs_in_and_unlocks()
+    assert reader.client.get(f"/advocate/submissions/{submission}").status_code == 404
+
+
+def test_the_assigned_advocate_reads_only_when_the_child_said_yes_to_them_by_name(app, child):
+    assigned_advocate(app)
+    child.tells(worries="for my advocate", helper="myself")
+    child.opens("/sharing")
+    assert "Can assigned, your advocate, see what you said too?" in child.sees
+    child.answers("/sharing", share_advocate="yes")
+    child.opens("/check")
+    assert "assigned, your advocate, can see this." in child.sees
+    child.sends()
+    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery",
+                                                       "assigned@example.org"}
+
+
+def test_no_to_the_assigned_advocate_holds_even_through_their_service(app, child):
+    assigned_advocate(app, service_id=1)  # the assigned advocate works for service 1 too
+    child.tells(worries="not for them", helper="service:1", share_service="yes",
+                share_advocate="no")
+    child.sends()
+    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery", ADVOCATE}
+
+
+def test_choosing_another_service_after_agreeing_asks_again(app, child):
+    child.tells(worries="about services", helper="service:1", share_service="yes")
+    child.opens("/check")
+    assert "Children's Rights Officer can see this." in child.sees
+    child.answers("/help?change=1", helper="service:2")
+    child.opens("/check")
+    assert "Children's Rights Officer can see this." not in child.sees
+    assert "Example Advocacy Service can see this." not in child.sees
+    child.opens("/sharing")
+    assert "Can Example Advocacy Service see what you said too?" in child.sees
+    child.sends()
+    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
+
+
+def test_a_new_assignment_after_agreeing_is_not_a_reader_until_the_child_is_asked(app, child):
+    first = assigned_advocate(app)
+    child.tells(worries="said yes to the first", helper="myself", share_advocate="yes")
+    second = add_staff(app, "advocate", "second@example.org", "second passphrase 88")
+    change_as_voiceapp(app, Invite, assigned_advocate_id=second["id"])
+    child.opens("/check")
+    assert "We need to ask you again who can see what you said." in child.sees
+    child.sends()
+    readers = readers_of(app, newest_submission(app))
+    assert readers == {CHAIR, "recovery"}
+    assert first["email"] not in readers
+
+
+def test_adding_something_later_keeps_the_same_agreement(app, child):
+    child.tells(worries="first time", helper="service:1", share_service="yes")
+    child.sends()
+    child.opens("/sent")
+    child.posts("/start-again")
+    child.answers("/worries", text="something I forgot")
+    child.opens("/check")
+    assert "Children's Rights Officer can see this." in child.sees
+    child.sends()
+    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery", ADVOCATE}
+
+
+def test_a_forged_sharing_answer_for_someone_not_asked_about_is_ignored(app, child):
+    child.tells(worries="forged", helper="myself")
+    child.answers("/sharing", share_service="yes", share_advocate="yes")  # nobody to ask about
+    child.sends()
+    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
