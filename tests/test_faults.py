@@ -157,3 +157,38 @@ def test_connections_cut_by_the_database_lose_nothing(app, child):
     assert "Thank you. You have sent your views." in child.sees
     from voiceapp.models import Submission
     assert count(app, Submission) == 1
+
+
+def test_a_send_stored_just_before_the_connection_dropped_says_sent(app, child):
+    """The commit reached the database, then the connection went: the child is told the
+    truth (sent), not "not sent"."""
+    from sqlalchemy.orm import Session
+
+    from voiceapp.models import Submission
+
+    def drop(session: Session) -> None:
+        if any(isinstance(o, Submission) for o in session.identity_map.values()):
+            raise OperationalError("COMMIT", {}, Exception("connection reset after commit"))
+
+    child.tells(worries="stored after all")
+    event.listen(Session, "after_commit", drop)
+    try:
+        page = child.sends()
+    finally:
+        event.remove(Session, "after_commit", drop)
+    assert page.request.path == "/sent"
+    assert "Thank you. You have sent your views." in child.sees
+    assert count(app, Submission) == 1
+
+
+def test_a_send_whose_outcome_cannot_be_checked_says_so_and_press_again(app, child):
+    child.tells(worries="maybe stored")
+    stop = failing(app, lambda sql: "submission" in sql.lower())
+    try:
+        page = child.sends()
+    finally:
+        stop()
+    assert page.status_code == 503
+    assert "We could not check if your answers were sent" in child.sees
+    assert "never be sent twice" in child.sees
+    assert child.sends().request.path == "/sent"

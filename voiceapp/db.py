@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import DateTime, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from werkzeug.local import LocalProxy
@@ -184,7 +185,10 @@ def writing() -> Iterator[Session]:
             current_app.session_interface.save_within(session)
         session.commit()
     except BaseException:
-        session.rollback()
+        try:
+            session.rollback()
+        except SQLAlchemyError:  # the connection is gone: the next use starts afresh
+            release_request_session()
         raise
     finally:
         g.db_writing = False

@@ -20,12 +20,12 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from .. import attachments, audit, integrity
 from ..config import settings
-from ..db import db, utcnow, writing
+from ..db import db, release_request_session, utcnow, writing
 from ..invites import InviteAltered, InviteState, find_invite, normalise_code, state_of
 from ..keyring import NoReader
 from ..models import (
@@ -464,6 +464,7 @@ def send(journey: Journey):
     form = SendForm()
     form.validate_on_submit()  # CSRF is checked for every POST before this view runs
     token = form.token.data or ""
+    invite_id = journey.invite.id
     if journey.conference.starts_at <= utcnow():
         return render_template("child/closed.html", state=InviteState.EXPIRED), 410
     try:
@@ -476,12 +477,17 @@ def send(journey: Journey):
             audit.record(db, "integrity.no-reader", actor="system:integrity",
                          subject=f"conference:{journey.conference.id}")
         return render_template("child/not_sent.html"), 503
-    except IntegrityError:
-        if not _already_sent(journey.invite, token):
-            return render_template("child/not_sent.html"), 503
     except SQLAlchemyError:
+        # The connection may have dropped after the commit: look before saying anything.
+        release_request_session()
+        try:
+            stored = _already_sent(invite_id, token)
+        except SQLAlchemyError:
+            return render_template("child/not_sent.html", unknown=True), 503
+        if stored:
+            return redirect(url_for("child.sent"))
         return render_template("child/not_sent.html"), 503
-    if taken is None and not _already_sent(journey.invite, token):
+    if taken is None and not _already_sent(invite_id, token):
         return redirect(url_for("child.check", changed=1))
     return redirect(url_for("child.sent"))
 
@@ -503,11 +509,11 @@ def _seal_and_record(journey: Journey, token: str, draft: Draft, answers: dict) 
     journey.keep_choices_after_sending(draft, answers)
 
 
-def _already_sent(invite: Invite, token: str) -> bool:
+def _already_sent(invite_id: int, token: str) -> bool:
     if not token:
         return False
     return db.scalar(select(Submission.id).where(
-        Submission.idempotency_key == token, Submission.invite_id == invite.id)) is not None
+        Submission.idempotency_key == token, Submission.invite_id == invite_id)) is not None
 
 
 @bp.get("/sent")
