@@ -145,6 +145,14 @@ class Staff(Person):
             return self.page
         return self.posts("/staff/sign-in/code", {"code": code or self.fresh_code()})
 
+    def enrols(self, link: str, password: str = "three random words here"):
+        """Set up a password and an authenticator from a one-time link."""
+        self.opens(link)
+        secret = re.search(r"<code>([A-Z2-7]+)</code>", self.page.get_data(as_text=True))
+        self.account["totp_secret"] = secret.group(1)
+        return self.posts(link, {"password": password, "confirm": password,
+                                 "code": pyotp.TOTP(secret.group(1)).now()})
+
     def signs_out(self):
         self.opens("/staff/account")
         return self.posts("/staff/sign-out")

@@ -10,6 +10,7 @@ never holds up everyone else.
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 import threading
@@ -240,3 +241,34 @@ def test_pages_and_saves_take_no_lock_while_reading(app, child):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_a_save_racing_a_second_tab_that_reopens_the_code_is_never_silently_lost(app, child):
+    """Opening the code again gives the session a new token: a save still on its way from
+    the old one is told it was not saved (never "saved" and gone)."""
+    child.tells(worries="kept before")
+    one, two = tabs(app, child)
+    for n in range(ROUNDS // 2):
+        save = form_post(one, "/hopes", text=f"racing hope {n}")
+        results = together(save, lambda: two.client.get(f"/i/{child.code}"))
+        one.client.set_cookie("voiceapp", two.client.get_cookie("voiceapp").value)
+        two.opens("/check")
+        if results[0].status_code == 302:  # told saved: it must be there
+            assert f"racing hope {n}" in two.sees, n
+        else:
+            assert results[0].status_code == 409
+            assert "What you just wrote on this page was not saved" in visible_text(
+                results[0])
+        assert "kept before" in two.sees
+
+
+def test_two_tabs_loading_their_first_pages_at_once_can_both_save(app, child):
+    child.opens_invite()
+    one, two = tabs(app, child)
+    pages = together(lambda: one.client.get("/worries"), lambda: two.client.get("/hopes"))
+    tokens = [re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+              for page in pages]
+    saved = together(
+        lambda: one.client.post("/worries", data={"csrf_token": tokens[0], "text": "w"}),
+        lambda: two.client.post("/hopes", data={"csrf_token": tokens[1], "text": "h"}))
+    assert [r.status_code for r in saved] == [302, 302]

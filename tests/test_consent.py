@@ -3,10 +3,10 @@ nothing more. Changing the helper, the service or the assigned advocate asks aga
 
 from __future__ import annotations
 
-from voiceapp.models import Invite
+from voiceapp.models import Invite, Submission
 
 from .conftest import add_staff
-from .evidence import change_as_voiceapp, newest_submission, readers_of
+from .evidence import change_as_voiceapp, count, newest_submission, readers_of
 from .people import Advocate
 
 CHAIR, ADVOCATE = "chair@example.org", "advocate@example.org"  # the demo's; service 1
@@ -74,6 +74,12 @@ def test_a_new_assignment_after_agreeing_is_not_a_reader_until_the_child_is_aske
     change_as_voiceapp(app, Invite, assigned_advocate_id=second["id"])
     child.opens("/check")
     assert "We need to ask you again who can see what you said." in child.sees
+    page = child.sends()
+    assert page.request.path == "/sharing"  # asked again before anything is sent
+    assert "Please answer again before you send" in child.sees
+    assert "Can second, your advocate, see what you said too?" in child.sees
+    assert count(app, Submission) == 0
+    child.answers("/sharing?change=1", share_advocate="no")
     child.sends()
     readers = readers_of(app, newest_submission(app))
     assert readers == {CHAIR, "recovery"}
@@ -97,3 +103,19 @@ def test_a_forged_sharing_answer_for_someone_not_asked_about_is_ignored(app, chi
     child.answers("/sharing", share_service="yes", share_advocate="yes")  # nobody to ask about
     child.sends()
     assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
+
+
+def test_a_no_to_an_advocate_by_name_stays_no_when_they_are_unassigned(app, child):
+    """The child said yes to the service but no to its advocate they were assigned; the
+    coordinator later unassigns them: a later sending still never reaches them."""
+    assigned = assigned_advocate(app, service_id=1)
+    child.tells(worries="first", helper="service:1", share_service="yes", share_advocate="no")
+    child.sends()
+    assert assigned["email"] not in readers_of(app, newest_submission(app))
+    change_as_voiceapp(app, Invite, assigned_advocate_id=None)
+    child.opens("/sent")
+    child.posts("/start-again")
+    child.answers("/worries", text="second")
+    child.sends()
+    readers = readers_of(app, newest_submission(app))
+    assert readers == {CHAIR, "recovery", ADVOCATE}

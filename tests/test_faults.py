@@ -12,7 +12,7 @@ import io
 import tempfile
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 
 from voiceapp import attachments
@@ -192,3 +192,35 @@ def test_a_send_whose_outcome_cannot_be_checked_says_so_and_press_again(app, chi
     assert "We could not check if your answers were sent" in child.sees
     assert "never be sent twice" in child.sees
     assert child.sends().request.path == "/sent"
+
+
+def test_a_child_who_keeps_answering_never_times_out(database_url, tmp_path, demo):
+    """The child's time runs from their last change, not from opening the invite."""
+    from datetime import timedelta
+
+    from voiceapp.db import utcnow
+    app = make_app(database_url, tmp_path / "short", child_session_seconds=600)
+    child = Child(app.test_client(), demo["invites"][0]["code"])
+    child.opens_invite()
+    child.starts()
+    with app.app_context():
+        from voiceapp.db import write_transaction
+        from voiceapp.models import WebSession
+        with write_transaction() as tx:  # as if the invite was opened 8 minutes ago
+            for row in tx.scalars(select(WebSession)):
+                row.expires_at = utcnow() + timedelta(minutes=2)
+    child.answers("/worries", text="still answering")
+    with app.app_context():
+        from voiceapp.db import db
+        from voiceapp.models import WebSession
+        expires = db.scalar(select(WebSession.expires_at))
+    assert expires > utcnow() + timedelta(minutes=9)
+
+
+@pytest.mark.parametrize("blank", [" ", "\n", "\t", "\r\n"])
+def test_a_blank_answer_is_no_answer_not_a_crash(app, child, blank):
+    started(child)
+    for path, field in (("/safe", "score"), ("/how", "mode"), ("/meeting", "attend")):
+        assert child.answers(path, follow=False, **{field: blank}).status_code == 302, path
+    child.opens("/check")
+    assert child.page.status_code == 200

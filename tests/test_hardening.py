@@ -17,7 +17,7 @@ from voiceapp.db import write_transaction
 from voiceapp.models import Attachment, AttachmentChunk, AuditEvent, Draft, WebSession
 
 from .conftest import make_app
-from .evidence import audit_actions, count
+from .evidence import audit_actions, count, more_invites
 from .people import Chair, Child, Staff, visible_text
 from .test_attachments import VOICE, sent_attachment_url, started
 
@@ -156,10 +156,19 @@ def test_the_audit_log_keeps_no_safety_score_or_sharing_choice(app, child):
 
 def test_anonymous_visits_cannot_fill_the_session_table(app, demo):
     client = app.test_client()
-    for _ in range(70):
+    for _ in range(230):
         client.delete_cookie("voiceapp")
         client.get("/")
-    assert count(app, WebSession) <= 60
+    assert count(app, WebSession) == 200  # a school's worth a minute, and no more
+
+
+def test_a_whole_class_typing_codes_behind_one_address_all_get_in(app, demo):
+    codes = more_invites(app, 90)
+    children = [Child(app.test_client(), code) for code in codes]
+    for child in children:
+        child.opens("/")
+    arrived = [child.posts("/", {"code": child.code}).request.path for child in children]
+    assert arrived == ["/welcome"] * 90
 
 
 def test_another_site_cannot_end_a_childs_session(app, child):
@@ -240,3 +249,23 @@ def test_a_cookie_planted_before_the_child_opens_their_invite_reads_nothing(app,
     child.opens("/check")
     assert "what the child wrote afterwards" in child.sees
     assert adult.client.get("/check").status_code == 302
+
+
+def test_someone_else_holding_the_code_is_not_shown_the_sent_page(app, child):
+    child.tells(worries="sent from my phone", helper="service:2")
+    child.sends()
+    assert "Example Advocacy Service" in child.sees
+    other = Child(app.test_client(), child.code)
+    other.opens_invite()
+    response = other.client.get("/sent")
+    assert response.status_code == 302 and response.headers["Location"] == "/welcome"
+
+
+def test_a_link_to_another_invite_asks_even_with_nothing_unsent(app, child, another_child):
+    child.opens_invite()
+    child.opens_invite(another_child.code)
+    assert "You opened a different code" in child.sees
+    child.opens("/welcome")
+    assert child.page.status_code == 200
+    child.posts("/", {"code": another_child.code, "switch": "1"})
+    assert child.page.request.path == "/welcome"

@@ -303,3 +303,65 @@ def test_a_key_reset_needs_a_second_coordinator(app, chair, coordinator):
     assert chair.client.get("/chair/").status_code == 302  # signed out everywhere
     actions = audit_actions(app)
     assert "staff.key-reset-requested" in actions and "staff.key-reset" in actions
+
+
+# --------------------------------------------------------------------------- rows that sign in
+
+def test_a_session_row_written_into_the_database_signs_nobody_in(app, coordinator):
+    """A database writer inserts a session for the coordinator with a token they chose."""
+    import hashlib
+    import json as plain_json
+
+    from voiceapp.models import WebSession
+    token = "A" * 43
+    for row_id, data in (
+            (hashlib.sha256(b"voiceapp session\x00" + token.encode()).hexdigest(),
+             plain_json.dumps({"user_id": 3, "stage": "signed-in", "role": "coordinator"})),):
+        change_as_attacker(app, insert(WebSession).values(
+            id=row_id, user_id=3, data=data, version=1, created_at=utcnow(),
+            last_seen_at=utcnow(), expires_at=utcnow() + timedelta(hours=1)))
+    intruder = app.test_client()
+    intruder.set_cookie("voiceapp", token)
+    assert intruder.get("/admin/").status_code == 302
+
+
+def test_an_edited_session_row_is_no_session(app, coordinator, child):
+    """A database writer edits their own (child's) session row to say it is a coordinator's."""
+    from voiceapp.models import WebSession
+    child.opens_invite()
+    coordinator.signs_in()
+    staff_data = value_of(app, WebSession.data, WebSession.user_id.is_not(None))
+    change_as_attacker(app, update(WebSession).where(WebSession.user_id.is_(None))
+                       .values(data=staff_data, user_id=3))
+    assert child.client.get("/admin/").status_code == 302
+
+
+def test_a_staff_link_written_into_the_database_does_not_work(app, demo):
+    import hashlib
+
+    from voiceapp.models import StaffInvite
+    token = "B" * 43
+    change_as_attacker(app, insert(StaffInvite).values(
+        user_id=2, token_hash=hashlib.sha256(b"voiceapp staff invite\x00" + token.encode())
+        .hexdigest(), created_at=utcnow(), expires_at=utcnow() + timedelta(days=1)))
+    assert app.test_client().get(f"/staff/welcome/{token}").status_code == 410
+
+
+def test_a_coordinator_cannot_approve_a_key_reset_with_an_account_they_made(app, chair,
+                                                                            coordinator):
+    chair_id = value_of(app, User.id, User.email == CHAIR)
+    coordinator.signs_in()
+    coordinator.fills_in("/admin/staff", {"name": "Helper", "email": "helper@example.org",
+                                          "role": "coordinator"})
+    link = re.search(r"http://localhost(/staff/welcome/[\w-]+)", coordinator.sees).group(1)
+    coordinator.opens("/admin/staff")
+    coordinator.posts(f"/admin/staff/{chair_id}/reset-key")
+    made = Coordinator(app.test_client(), {"email": "helper@example.org"})
+    made.enrols(link)
+    made.opens("/admin/staff")
+    assert "Approve the new key" not in made.sees
+    from voiceapp.models import KeyResetRequest
+    request_id = value_of(app, KeyResetRequest.id)
+    refused = made.client.post(f"/admin/key-resets/{request_id}",
+                               data={"csrf_token": made.csrf_token(), "decision": "approve"})
+    assert refused.status_code == 403

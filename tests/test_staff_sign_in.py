@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pyotp
 import pytest
 from sqlalchemy import func, select, update
 
@@ -180,21 +179,13 @@ def invite_link(runner, role="chair", email="new.chair@example.org") -> str:
     return re.search(r"/staff/welcome/\S+", result.output).group(0)
 
 
-def enrol(person: Staff, link: str, password: str = "three random words here") -> None:
-    person.opens(link)
-    secret = re.search(r"<code>([A-Z2-7]+)</code>", person.page.get_data(as_text=True)).group(1)
-    person.account["totp_secret"] = secret
-    person.posts(link, {"password": password, "confirm": password,
-                        "code": pyotp.TOTP(secret).now()})
-
-
 def test_a_new_chair_sets_up_password_authenticator_and_key(app, runner, demo):
     link = invite_link(runner)
     person = Chair(app.test_client(), {"email": "new.chair@example.org"})
     person.opens(link)
     assert "<svg" in person.page.get_data(as_text=True)  # the QR code, drawn by the app
     assert "Set up your account" in person.sees
-    enrol(person, link)
+    person.enrols(link)
     assert person.page.request.path == "/staff/keys/new"
     person.posts("/staff/keys/new", {"passphrase": "kettle orbit maple drum",
                                      "confirm": "kettle orbit maple drum"})
@@ -208,10 +199,20 @@ def test_a_new_chair_sets_up_password_authenticator_and_key(app, runner, demo):
     assert {"staff.enrolled", "key.created"} <= set(audit_actions(app))
 
 
+@pytest.mark.parametrize("weak", ["aaaaaaaaaaaaaaaa", "passwordpassword", "1234567890123456",
+                                  "qwertyuiopasdfgh", "abcdefghijklmnopq"])
+def test_a_long_but_guessable_key_passphrase_is_refused(app, runner, demo, weak):
+    link = invite_link(runner)
+    person = Chair(app.test_client(), {"email": "new.chair@example.org"})
+    person.enrols(link)
+    page = person.posts("/staff/keys/new", {"passphrase": weak, "confirm": weak})
+    assert page.status_code == 400 and "too easy to guess" in person.sees
+
+
 def test_a_sign_in_link_works_once(app, runner, demo):
     link = invite_link(runner, role="coordinator", email="new.coord@example.org")
     person = Coordinator(app.test_client(), {"email": "new.coord@example.org"})
-    enrol(person, link)
+    person.enrols(link)
     assert person.page.request.path == "/admin/"
     again = app.test_client().get(link)
     assert again.status_code == 410
@@ -241,7 +242,7 @@ def test_a_forged_sign_in_link_does_not_work_and_guessing_is_throttled(app, demo
 def test_a_weak_password_is_refused(app, runner, demo, password, problem):
     link = invite_link(runner)
     person = Chair(app.test_client(), {"email": "new.chair@example.org"})
-    enrol(person, link, password)
+    person.enrols(link, password)
     assert person.page.status_code == 400
     assert problem in person.sees.lower() or problem in person.sees
 
@@ -249,7 +250,7 @@ def test_a_weak_password_is_refused(app, runner, demo, password, problem):
 def test_the_key_passphrase_must_differ_from_the_password(app, runner, demo):
     link = invite_link(runner)
     person = Chair(app.test_client(), {"email": "new.chair@example.org"})
-    enrol(person, link, "three random words here")
+    person.enrols(link, "three random words here")
     person.posts("/staff/keys/new", {"passphrase": "three random words here",
                                      "confirm": "three random words here"})
     assert person.page.status_code == 400

@@ -11,7 +11,7 @@ from flask import Flask, url_for
 from flask_compress import Compress
 from sqlalchemy import select as sa_select
 
-from . import cli, db, errors, i18n, integrity, invites, security, sessions
+from . import cli, db, delivery, errors, i18n, integrity, invites, security, sessions
 from .attachments import UploadRequest
 from .auth import ROLE_NAMES
 from .questions import CONFERENCE_KINDS
@@ -68,8 +68,23 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     _register_static_versions(app)
     _register_blueprints(app)
     cli.init_app(app)
+    if settings.env == "development":
+        _deliver_while_serving(app)
     _check_pinned_recovery_key(app, settings)
     return app
+
+
+def _deliver_while_serving(app: Flask) -> None:
+    """Development: the first request starts a notification sender inside the server, and
+    links in messages use the address the server was reached at."""
+
+    @app.before_request
+    def start_sender() -> None:
+        if "voiceapp.sender" not in app.extensions:
+            from flask import request
+
+            app.extensions.setdefault("voiceapp.seen_url", request.host_url)
+            delivery.start_in_background(app)
 
 
 def _check_pinned_recovery_key(app: Flask, settings: Settings) -> None:

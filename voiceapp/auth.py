@@ -66,6 +66,33 @@ def password_problem(password: str, email: str = "") -> str | None:
     return None
 
 
+_RUNS = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiopasdfghjklzxcvbnm",
+         "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p")
+
+
+def easy_to_guess(secret: str) -> bool:
+    """Long but guessable: few different characters, a repeated piece ("passwordpassword"),
+    a run along the alphabet, the digits or the keyboard ("qwertyuiop..."), or mostly a
+    common password. Such a passphrase falls to a few guesses against a stolen database."""
+    text = secret.lower()
+    if len(set(text)) < 8:
+        return True
+    if any(len(text) % size == 0 and text == text[:size] * (len(text) // size)
+           for size in range(1, len(text) // 2 + 1)):
+        return True
+    in_runs = sum(1 for a, b in zip(text, text[1:])
+                  if any(a + b in run or b + a in run for run in _RUNS))
+    if in_runs >= (len(text) - 1) * 0.6:
+        return True
+    covered = [False] * len(text)
+    for word in COMMON_PASSWORDS:
+        start = text.find(word) if len(word) >= 4 else -1
+        while start != -1:
+            covered[start:start + len(word)] = [True] * len(word)
+            start = text.find(word, start + 1)
+    return sum(covered) * 2 > len(text)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -93,8 +120,13 @@ def _totp_context(user: User) -> bytes:
 
 
 def instance_key(purpose: str) -> bytes:
-    """A key from the instance secret, for secrets the server itself must be able to use."""
-    return crypto.derive_key(current_app.config["SECRET_KEY"].encode(), "instance/" + purpose)
+    """A key from the instance secret, for secrets the server itself must be able to use
+    (derived once per purpose, then kept for the life of the app)."""
+    keys = current_app.extensions.setdefault("voiceapp.instance_keys", {})
+    if purpose not in keys:
+        keys[purpose] = crypto.derive_key(current_app.config["SECRET_KEY"].encode(),
+                                          "instance/" + purpose)
+    return keys[purpose]
 
 
 def new_totp_secret() -> str:
@@ -163,7 +195,9 @@ STAFF_INVITE_SECONDS = 7 * 24 * 60 * 60
 
 
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(b"voiceapp staff invite\x00" + token.encode()).hexdigest()
+    """An HMAC of a one-time link's token under a key from the instance secret: a row
+    written into the database can never be a working link."""
+    return hmac.new(instance_key("staff-link"), token.encode(), hashlib.sha256).hexdigest()
 
 
 def create_staff_invite(tx: Session, user: User, created_by: User | None = None) -> str:

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
-from . import audit, auth, crypto, invites, keyring, retention, submissions
+from . import audit, auth, crypto, delivery, invites, keyring, notifications, retention, submissions
 from .config import settings
 from .db import Base, database, upgrade_schema, write_transaction
 from .models import (
@@ -204,6 +204,9 @@ def audit_verify() -> None:
         broken = audit.verify(tx)
         total = tx.scalar(select(func.count()).select_from(AuditEvent))
     if broken is not None:
+        with write_transaction() as tx:
+            notifications.to_coordinators(tx, "coordinator.audit-broken",
+                                          once_within=timedelta(hours=1))
         raise click.ClickException(f"The audit log was changed at or before event {broken}.")
     click.echo(f"The audit log is intact ({total} events).")
 
@@ -273,6 +276,27 @@ def backup(destination: str) -> None:
     click.echo(f"Backed up to {destination}.")
 
 
+@click.command("notify")
+@click.option("--forever", is_flag=True, help="Keep delivering, every few seconds.")
+@with_appcontext
+def notify(forever: bool) -> None:
+    """Deliver the notifications that are due (SMTP or GOV.UK Notify, as set). Safe to run
+    on several servers at once: each message goes once."""
+    from flask import current_app
+
+    channel = delivery.channel_for(settings())
+    if channel is None:
+        raise click.ClickException("No way to send is set: set VOICEAPP_SMTP_URL, or "
+                                   "VOICEAPP_NOTIFY_API_KEY and VOICEAPP_NOTIFY_TEMPLATE_ID.")
+    if forever:
+        click.echo(f"Delivering notifications by {channel.name}; Ctrl+C to stop.")
+        delivery.run_forever(current_app._get_current_object(), channel)
+        return
+    report = delivery.deliver_due(channel)
+    click.echo(f"Sent {report.sent}, will try {report.retried} again later, "
+               f"{report.failed} could not be delivered.")
+
+
 @click.command("purge")
 @with_appcontext
 def purge() -> None:
@@ -285,5 +309,5 @@ def purge() -> None:
 
 def init_app(app: Flask) -> None:
     for command in (init_db, demo, recovery_key, recovery_reseal, create_user, audit_verify,
-                    approve_key_reset, backup, purge):
+                    approve_key_reset, backup, notify, purge):
         app.cli.add_command(command)

@@ -58,6 +58,15 @@ class Settings:
     # The organisation recovery key's fingerprint, as `flask recovery-key` prints it: a key
     # in the database that does not match is never sealed to.
     recovery_key_fingerprint: str | None = None
+    # Telling people (voiceapp.delivery): SMTP, e.g. smtp://127.0.0.1:25,
+    # smtp+starttls://user:password@mail.example.org:587 or smtps://user:password@host:465;
+    # or GOV.UK Notify, by its API key and the id of a template with ((subject)) and ((body)).
+    # With neither, development shows messages on the console and the coordinator's pages.
+    smtp_url: str | None = None
+    mail_from: str = "voiceapp <voiceapp@localhost>"
+    notify_api_key: str | None = None
+    notify_template_id: str | None = None
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
 
     @property
     def is_production(self) -> bool:
@@ -74,6 +83,8 @@ class Settings:
             problems.append("VOICEAPP_KEY_KDF_MEMORY_KIB must be at least 65536 (64 MiB)")
         if self.public_url and not self.public_url.startswith("https://"):
             problems.append("VOICEAPP_PUBLIC_URL must start with https://")
+        if self.notify_api_key and not self.notify_template_id:
+            problems.append("VOICEAPP_NOTIFY_TEMPLATE_ID is needed with VOICEAPP_NOTIFY_API_KEY")
         if problems:
             raise UnsafeSettings("voiceapp will not start in production: " + "; ".join(problems))
 
@@ -114,7 +125,8 @@ def from_env(environ: dict[str, str] | None = None, **overrides) -> Settings:
             values[f.name] = _flag(raw)
         elif f.name == "instance_path":
             values[f.name] = Path(raw)
-        elif f.name in {"redis_url", "public_url", "recovery_key_fingerprint"}:
+        elif f.name in {"redis_url", "public_url", "recovery_key_fingerprint", "smtp_url",
+                        "notify_api_key", "notify_template_id"}:
             values[f.name] = raw or None
         else:
             values[f.name] = raw

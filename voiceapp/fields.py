@@ -37,10 +37,15 @@ def choices_of(options: list[tuple]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, _emoji, label in options]
 
 
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def optional_choice(label, choices: list[SelectChoice]) -> RadioField:
-    """A question with answers to pick from, that may be left empty."""
-    return RadioField(label, choices=choices, validate_choice=False, validators=[
-        Optional(), AnyOf([choice.value for choice in choices], message=NOT_A_CHOICE)])
+    """A question with answers to pick from, that may be left empty (spaces are empty)."""
+    return RadioField(label, choices=choices, validate_choice=False, filters=[_stripped],
+                      validators=[Optional(), AnyOf([choice.value for choice in choices],
+                                                    message=NOT_A_CHOICE)])
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -31,18 +31,21 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from .auth import instance_key
-from .models import Conference, Invite, RecipientKey, Submission, User
+from .models import Conference, Invite, KeyResetRequest, RecipientKey, Submission, User
 
 log = logging.getLogger("voiceapp")
 
 FIELDS: dict[type, tuple[str, ...]] = {
-    RecipientKey: ("id", "organisation_id", "user_id", "public_key", "retired_at"),
+    RecipientKey: ("id", "organisation_id", "user_id", "public_key", "created_at",
+                   "retired_at"),
     User: ("id", "organisation_id", "email", "role", "advocacy_service_id", "disabled_at"),
     Conference: ("id", "organisation_id", "chair_id"),
     Invite: ("id", "conference_id", "code_lookup", "assigned_advocate_id", "revoked_at"),
     Submission: ("id", "conference_id", "invite_id", "author", "author_user_id", "language",
                  "urgent", "advocacy_service_id", "shared_with_advocates", "format_version",
                  "idempotency_key", "created_at", "read_at", "read_by_id", "recorded_at"),
+    KeyResetRequest: ("id", "user_id", "requested_by_id", "requested_at", "decided_at",
+                      "approved"),
 }
 
 
@@ -78,11 +81,12 @@ def subject_of(row) -> str:
 def report_altered(tx: Session, row, **detail) -> None:
     """Write a failed seal to the audit log, in ``tx`` (the caller commits it). The
     coordinator's pages warn about every such line."""
-    from . import audit
+    from . import audit, notifications
 
     log.error("integrity: %s failed its check", subject_of(row))
     audit.record(tx, "integrity.altered", actor="system:integrity", subject=subject_of(row),
                  **detail)
+    notifications.to_coordinators(tx, "coordinator.altered", once_within=timedelta(hours=1))
 
 
 ALARMS = ("integrity.altered", "integrity.no-reader", "attachment.altered")

@@ -38,7 +38,7 @@ def _store_public(tx: Session, organisation_id: int, user_id: int | None,
                   private_key: bytes) -> RecipientKey:
     public = crypto.public_key_of(private_key)
     key = RecipientKey(id=crypto.key_id_of(public), organisation_id=organisation_id,
-                       user_id=user_id, public_key=public)
+                       user_id=user_id, public_key=public, created_at=utcnow())
     tx.add(key)
     return key
 
@@ -94,8 +94,36 @@ def retire_keys(tx: Session, user: User) -> None:
 
 
 def pending_key_reset(tx: Session, user: User) -> KeyResetRequest | None:
-    return tx.scalar(select(KeyResetRequest).where(KeyResetRequest.user_id == user.id,
-                                                   KeyResetRequest.decided_at.is_(None)))
+    """The request for ``user``'s new key waiting for approval (one whose row was written
+    outside voiceapp does not count)."""
+    from . import integrity
+
+    asked = tx.scalar(select(KeyResetRequest).where(KeyResetRequest.user_id == user.id,
+                                                    KeyResetRequest.decided_at.is_(None)))
+    return asked if asked is not None and integrity.holds(asked) else None
+
+
+def may_approve(tx: Session, asked: KeyResetRequest, approver: User) -> bool:
+    """Whether ``approver`` is really a second person: not the one who asked, nor the one
+    whose key it is, nor anyone whose sign-in link came (however indirectly) from the one
+    who asked, since that account could be theirs."""
+    if approver.id in (asked.requested_by_id, asked.user_id):
+        return False
+    return asked.requested_by_id not in invited_by(tx, approver.id)
+
+
+def invited_by(tx: Session, user_id: int) -> set[int]:
+    """Everyone whose one-time links led, link by link, to ``user_id``'s account."""
+    from .models import StaffInvite
+
+    found: set[int] = set()
+    waiting = [user_id]
+    while waiting:
+        makers = set(tx.scalars(select(StaffInvite.created_by_id).where(
+            StaffInvite.user_id.in_(waiting), StaffInvite.created_by_id.is_not(None))))
+        waiting = list(makers - found)
+        found |= makers
+    return found
 
 
 def decide_key_reset(tx: Session, asked: KeyResetRequest, user: User, approve: bool,
@@ -103,7 +131,7 @@ def decide_key_reset(tx: Session, asked: KeyResetRequest, user: User, approve: b
     """Approve a request for ``user``'s new key (their keys retire and every session of
     theirs ends, unlocked keys with it) or refuse it; either way it is audited.
     ``approver`` is the second coordinator (None: someone at the server's command line)."""
-    from . import audit
+    from . import audit, notifications
     from .sessions import end_sessions_of
 
     asked.decided_at = utcnow()
@@ -112,6 +140,7 @@ def decide_key_reset(tx: Session, asked: KeyResetRequest, user: User, approve: b
     if approve:
         retire_keys(tx, user)
         end_sessions_of(tx, user.id)
+        notifications.tell(tx, notifications.note("staff.key-reset", user.email, user=user))
     audit.record(tx, "staff.key-reset" if approve else "staff.key-reset-refused", actor=actor,
                  subject=f"user:{user.id}", requested_by=asked.requested_by_id)
 
@@ -250,6 +279,7 @@ class NoReader(Exception):
 class Readers:
     recipients: list[crypto.Recipient]
     advocates: list[User]
+    chair: User | None  # the chair, if they are one of the readers
 
 
 def recovery_fingerprint_problem(key: RecipientKey | None) -> str | None:
@@ -287,6 +317,7 @@ def recipients_for(tx: Session, conference: Conference, agreed: Agreed = Agreed(
         .order_by(RecipientKey.created_at.desc())).all()
     chosen: dict[int | None, RecipientKey] = {}
     advocates: list[User] = []
+    chair: User | None = None
     for key, person in rows:
         if key.user_id in chosen or not integrity.checked(tx, key):
             continue
@@ -302,6 +333,7 @@ def recipients_for(tx: Session, conference: Conference, agreed: Agreed = Agreed(
         elif person.id == conference.chair_id:
             if not (chair_ok and person.role == Role.CHAIR):
                 continue
+            chair = person
         elif person.role != Role.ADVOCATE or person.id in agreed.refused_ids or not (
                 person.id in agreed.advocate_ids
                 or person.advocacy_service_id == agreed.service_id):
@@ -311,4 +343,5 @@ def recipients_for(tx: Session, conference: Conference, agreed: Agreed = Agreed(
         chosen[key.user_id] = key
     if conference.chair_id not in chosen and None not in chosen:
         raise NoReader(f"conference:{conference.id}")
-    return Readers([crypto.Recipient(k.id, k.public_key) for k in chosen.values()], advocates)
+    return Readers([crypto.Recipient(k.id, k.public_key) for k in chosen.values()], advocates,
+                   chair)

@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - depends on the platform's wheels
 # decode whole, four bytes a pixel.
 MAX_JPEG_PIXELS = 50_000_000
 MAX_IMAGE_PIXELS = 4096 * 4096
-LONGEST_SIDE = 3000
+LONGEST_SIDE = 2400  # plenty for a photo of a drawing; smaller is quicker to check
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 MIN_AUDIO_SECONDS = 0.3
 MAX_WEBM_ELEMENTS = 200_000
@@ -304,7 +304,7 @@ def clean_image(stream: IO[bytes]) -> tuple[bytes, Kind]:
     if kind.mime == "image/jpeg":
         clean.save(out, format="JPEG", quality=85, optimize=True)
     elif kind.mime == "image/png":
-        clean.save(out, format="PNG", optimize=True)
+        clean.save(out, format="PNG", compress_level=6)
     else:
         clean.save(out, format="WEBP", quality=85)
     return out.getvalue(), kind

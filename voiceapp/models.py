@@ -64,6 +64,10 @@ class Organisation(Base):
     out_of_hours_phone: Mapped[str] = mapped_column(String(40), default="")
     # Languages offered to children besides the default (English), e.g. "cy,ar".
     languages: Mapped[str] = mapped_column(String(200), default="cy")
+    # Who is told at once when a child says they do not feel safe (office hours, and out of
+    # hours: see voiceapp.notifications).
+    duty_email: Mapped[str] = mapped_column(String(254), default="")
+    out_of_hours_email: Mapped[str] = mapped_column(String(254), default="")
     retention_days_after_recorded: Mapped[int] = mapped_column(Integer, default=30)
     retention_days_after_meeting: Mapped[int] = mapped_column(Integer, default=90)
     created_at: Mapped[datetime] = _created()
@@ -84,6 +88,8 @@ class AdvocacyService(Base):
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(String(500), default="")
     contact: Mapped[str] = mapped_column(String(200), default="")
+    # Told when a child asks for the service (else each of its advocates is told).
+    shared_email: Mapped[str] = mapped_column(String(254), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -104,6 +110,9 @@ class User(Base):
     created_at: Mapped[datetime] = _created()
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A chair may hear about new submissions in one email each morning instead of at once
+    # (one needing attention soon is always told at once).
+    daily_summary: Mapped[bool] = mapped_column(Boolean, default=False)
     seal: Mapped[str] = _seal()
 
     organisation: Mapped[Organisation] = relationship()
@@ -116,7 +125,9 @@ class User(Base):
 class StaffInvite(Base):
     """A one-time link that lets a new member of staff set a password and an authenticator.
 
-    Only a hash of the link's token is stored; it works once, before ``expires_at``.
+    Only an HMAC of the link's token (under a key from the instance secret) is stored, so a
+    row written into the database is never a working link; it works once, before
+    ``expires_at``.
     """
 
     __tablename__ = "staff_invite"
@@ -313,7 +324,8 @@ class AuditEvent(Base):
 
 
 class WebSession(Base):
-    """A server-side session. The id is a hash of the cookie's token, never the token.
+    """A server-side session. The id is an HMAC of the cookie's token, never the token, and
+    ``data`` is sealed under a key derived from the token (:mod:`voiceapp.sessions`).
 
     ``version`` goes up with every save: a request that finds it changed by another (a
     second tab) merges its own changes into the newer data instead of replacing it.
@@ -349,3 +361,58 @@ class KeyResetRequest(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved: Mapped[bool | None] = mapped_column(Boolean)
+    seal: Mapped[str] = _seal()
+
+
+class Notification(Base):
+    """One message telling someone that something happened: the outbox.
+
+    Written in the same transaction as what it tells of, so nothing is told that was not
+    stored and nothing stored goes untold; delivered later by ``flask notify``. It names a
+    kind, an address and ids, never what a child said. A one-time link it carries is sealed
+    under the instance key and wiped once delivered.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_due", "sent_at", "failed_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    to_address: Mapped[str] = mapped_column(String(254))
+    conference_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conference.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    link_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    daily: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = _created()
+    due_at: Mapped[datetime] = _created()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+
+    conference: Mapped[Conference | None] = relationship()
+
+
+class Reply(Base):
+    """A chair's short message to the child when marking their views read.
+
+    Sealed under a key from the instance secret, bound to the reply, its submission, invite
+    and chair: a copy of the database alone cannot read it, and a row written into the
+    database cannot put words in a chair's mouth.
+    """
+
+    __tablename__ = "reply"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invite.id", ondelete="CASCADE"),
+                                           index=True)
+    chair_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created()
+
+    chair: Mapped[User] = relationship()

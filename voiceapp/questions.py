@@ -128,6 +128,7 @@ def empty_answers() -> dict:
         "share_service_id": None,
         "share_advocate": None,
         "share_advocate_id": None,
+        "refused_advocates": [],
         "share_parents": None,
     }
 

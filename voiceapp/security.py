@@ -41,16 +41,17 @@ LIMITS: dict[str, RateLimitItem] = {
     "code:account": parse("5/minute"),
     "unlock:account": parse("5/minute"),
     # Invite codes: every attempt counts towards a generous per-address ceiling (so parallel
-    # requests cannot overshoot), but only wrong codes count towards the real limits. Many
+    # requests cannot overshoot), but only wrong codes count towards the real limits: many
     # children behind one school's or children's home's address, each typing their own
-    # right code, never lock each other out.
+    # right code (or mistyping it now and then), never lock each other out.
     "invite:ip": parse("120/minute"),
-    "invite:wrong": parse("10/minute"),
-    "invite:wrong-hour": parse("60/hour"),
+    "invite:wrong": parse("20/minute"),
+    "invite:wrong-hour": parse("200/hour"),
     "staff-link:ip": parse("10/minute"),
     "upload:session": parse("30/hour"),
     "upload:invite": parse("60/hour"),
-    "session:ip": parse("60/minute"),
+    "upload-mb:invite": parse("250/hour"),  # megabytes: one code cannot fill the disk
+    "session:ip": parse("200/minute"),  # a whole school typing codes at once
 }
 
 
@@ -96,9 +97,9 @@ class Throttle:
                 return result
         return operation(self.local)
 
-    def hit(self, rule: str, *key: str) -> bool:
-        """Count one attempt, atomically; False if it is over the limit."""
-        return self._run(lambda limiter: limiter.hit(LIMITS[rule], rule, *key))
+    def hit(self, rule: str, *key: str, cost: int = 1) -> bool:
+        """Count one attempt (or ``cost`` of them), atomically; False if over the limit."""
+        return self._run(lambda limiter: limiter.hit(LIMITS[rule], rule, *key, cost=cost))
 
     def allows(self, rule: str, *key: str) -> bool:
         """Whether another attempt would be allowed, without counting one."""

@@ -1,7 +1,10 @@
 """Server-side sessions: the cookie carries one random token, the database keeps the rest.
 
 Threats and answers:
-- A database dump must not give working cookies: rows are named by a hash of the token.
+- A database dump must not give working cookies, and someone who can write to the database
+  must not be able to make one: rows are named by an HMAC of the token under a key from the
+  instance secret, and a row's data is sealed under a key derived from the token itself, so
+  a row written (or edited) in the database is no session at all.
 - The session's own secrets must not be readable from the database alone: the token also
   derives the session's key (:meth:`ServerSession.key`), which seals a child's draft and a
   staff member's unlocked private key. The cookie alone holds no ciphertext, so neither half
@@ -17,7 +20,9 @@ Threats and answers:
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -32,6 +37,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from . import crypto
+from .auth import instance_key
 from .changes import merge, snapshot
 from .db import db, release_request_session, utcnow, write_transaction
 from .models import WebSession
@@ -45,7 +51,28 @@ _TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 def session_id(token: str) -> str:
-    return hashlib.sha256(b"voiceapp session\x00" + token.encode()).hexdigest()
+    """The row's name: an HMAC of the cookie's token under a key from the instance secret."""
+    return hmac.new(instance_key("session-id"), token.encode(), hashlib.sha256).hexdigest()
+
+
+def _data_key(token: str) -> bytes:
+    return crypto.derive_key(token.encode(), "session/data")
+
+
+def _seal_data(token: str, data: dict) -> str:
+    return base64.b64encode(crypto.seal_secret(
+        json.dumps(data, separators=(",", ":")).encode(), _data_key(token),
+        crypto.context("session-data", session=session_id(token)))).decode()
+
+
+def _open_data(token: str, stored: str) -> dict | None:
+    """A row's data, or None if it was not sealed by this token (written in the database)."""
+    try:
+        return json.loads(crypto.open_secret(base64.b64decode(stored), _data_key(token),
+                                             crypto.context("session-data",
+                                                            session=session_id(token))))
+    except (crypto.DecryptionError, ValueError):
+        return None
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -55,7 +82,8 @@ class ServerSession(CallbackDict, SessionMixin):
     """
 
     def __init__(self, initial: dict | None = None, token: str | None = None,
-                 last_seen: datetime | None = None, version: int = 0) -> None:
+                 last_seen: datetime | None = None, version: int = 0,
+                 expires_at: datetime | None = None) -> None:
         def on_update(_self: ServerSession) -> None:
             _self.modified = True
 
@@ -64,6 +92,8 @@ class ServerSession(CallbackDict, SessionMixin):
         self.stored_token = token
         self.cookie_token = token
         self.last_seen = last_seen
+        self.expires_at = expires_at
+        self.gone = False  # ended by another request (signed out everywhere, a new token)
         self.version = version
         self.loaded = snapshot(dict(initial or {}))
         self.modified = False
@@ -129,10 +159,11 @@ class DatabaseSessionInterface(SessionInterface):
         now = utcnow()
         if row is None or row.expires_at <= now:
             return ServerSession()
-        data = json.loads(row.data)
-        if data.get("_until", now.timestamp() + 1) <= now.timestamp():
+        data = _open_data(token, row.data)
+        if data is None or data.get("_until", now.timestamp() + 1) <= now.timestamp():
             return ServerSession()
-        return ServerSession(data, token=token, last_seen=row.last_seen_at, version=row.version)
+        return ServerSession(data, token=token, last_seen=row.last_seen_at, version=row.version,
+                             expires_at=row.expires_at)
 
     def save_within(self, tx: Session) -> None:
         """Save the request's session inside its write transaction (:func:`db.writing`)."""
@@ -163,6 +194,8 @@ class DatabaseSessionInterface(SessionInterface):
         cookie = dict(domain=self.get_cookie_domain(app), path=self.get_cookie_path(app),
                       secure=self.get_cookie_secure(app), httponly=True,
                       samesite=self.get_cookie_samesite(app))
+        if session.gone:
+            return  # another tab may already hold the new cookie: leave the browser's alone
         if session.ended or session.stored_token is None:
             if session.cookie_token is not None:
                 response.delete_cookie(name, **cookie)
@@ -178,15 +211,25 @@ def _starting(session: ServerSession) -> bool:
 
 
 def _needs_storing(session: ServerSession) -> bool:
+    if session.gone:
+        return False
     if session.ended:
         return session.stored_token is not None
     if _starting(session):
         return bool(session)
     if session.stored_token is None:
         return False
-    due = "user_id" in session and (session.last_seen is None
-                                    or utcnow() - session.last_seen >= _TOUCH_EVERY)
-    return session.changed or due
+    return session.changed or _touch_due(session)
+
+
+def _touch_due(session: ServerSession) -> bool:
+    """Staff sessions are kept alive every 30 s of activity; others (a child's) once half
+    their idle time has gone, so a child who keeps answering never times out."""
+    now = utcnow()
+    if "user_id" in session:
+        return session.last_seen is None or now - session.last_seen >= _TOUCH_EVERY
+    return session.expires_at is not None and (
+        session.expires_at - now < timedelta(seconds=session.idle_seconds / 2))
 
 
 def _store(tx: Session, session: ServerSession) -> None:
@@ -202,22 +245,24 @@ def _store(tx: Session, session: ServerSession) -> None:
                   expires_at=now + timedelta(seconds=session.idle_seconds))
     if _starting(session):
         tx.add(WebSession(id=session.id, created_at=now, version=1,
-                          data=_dumps(session), **values))
+                          data=_seal_data(session.token, dict(session)), **values))
         tx.flush()
         session.version = 1
     else:
         row_id = session_id(session.stored_token)
         stored = tx.execute(update(WebSession).where(
             WebSession.id == row_id, WebSession.version == session.version)
-            .values(data=_dumps(session), version=session.version + 1, **values)
+            .values(data=_seal_data(session.token, dict(session)), version=session.version + 1,
+                    **values)
             .execution_options(synchronize_session=False)).rowcount
         if stored:
             session.version += 1
         elif not _merge_into_newer(tx, session, row_id, values):
-            session.ended, session.stored_token = True, None
+            session.gone, session.stored_token = True, None
             return
     session.stored_token = session.token
     session.last_seen = now
+    session.expires_at = values["expires_at"]
     session.loaded = snapshot(dict(session))
     session.modified = False
 
@@ -229,18 +274,14 @@ def _merge_into_newer(tx: Session, session: ServerSession, row_id: str, values: 
                      .where(WebSession.id == row_id).with_for_update()).first()
     if row is None:
         return False
-    merged = merge(json.loads(row.data), session.loaded, dict(session))
+    merged = merge(_open_data(session.token, row.data) or {}, session.loaded, dict(session))
     tx.execute(update(WebSession).where(WebSession.id == row_id)
-               .values(data=json.dumps(merged, separators=(",", ":")), version=row.version + 1,
+               .values(data=_seal_data(session.token, merged), version=row.version + 1,
                        **values).execution_options(synchronize_session=False))
     session.clear()
     session.update(merged)
     session.version = row.version + 1
     return True
-
-
-def _dumps(session: ServerSession) -> str:
-    return json.dumps(dict(session), separators=(",", ":"))
 
 
 _ANONYMOUS_KEYS = {"csrf_token", "lang", "next", "_idle"}

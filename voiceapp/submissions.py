@@ -65,6 +65,7 @@ def padded(body: bytes) -> bytes:
 class Sent:
     submission: Submission
     advocates: list[User]  # the advocates it was sealed to
+    chair: User | None  # the chair it was sealed to
 
 
 def seal_submission(tx: Session, *, conference: Conference, invite: Invite | None,
@@ -99,7 +100,7 @@ def seal_submission(tx: Session, *, conference: Conference, invite: Invite | Non
                                             Attachment.draft_id == draft_id)
                    .values(draft_id=None, submission_id=submission.id)
                    .execution_options(synchronize_session=False))
-    return Sent(submission, readers.advocates)
+    return Sent(submission, readers.advocates, readers.chair)
 
 
 def sent_detail(submission: Submission) -> dict:

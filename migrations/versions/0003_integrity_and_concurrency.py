@@ -6,6 +6,10 @@ the instance secret (``flask --app voiceapp init-db`` passes it). Invite labels 
 under the instance key. Drafts become one per session and invite, with a version, and
 sessions get a version, so two tabs merge instead of overwriting each other.
 
+Sessions and one-time staff links are now named by an HMAC under the instance secret: every
+session and unused link from before stops working (people sign in again; a new link is made
+for anyone still waiting to set up their account).
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-29 09:00:00
@@ -62,6 +66,7 @@ def upgrade() -> None:
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', voiceapp.db.UTCDateTime(), nullable=True),
     sa.Column('approved', sa.Boolean(), nullable=True),
+    sa.Column('seal', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['approved_by_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['requested_by_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),

@@ -14,11 +14,21 @@ from ..fields import Form, MultiCheckboxField
 from ..models import ConferenceKind, Role
 from ..questions import CONFERENCE_KINDS
 
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z"  # no space or line break: nothing else reaches a header
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*\Z"
+
+
+def email_field(label, required: bool = True) -> EmailField:
+    first = DataRequired(message=_l("Enter their email address")) if required else Optional()
+    return EmailField(label, validators=[first, Length(max=254), Regexp(
+        EMAIL, message=_l("Enter a real email address"))])
+
 
 class ConferenceForm(Form):
     reference = StringField(_l("Conference reference"), validators=[
         DataRequired(message=_l("Enter the conference reference")),
-        Length(max=60, message=_l("Use 60 characters or fewer"))])
+        Length(max=60, message=_l("Use 60 characters or fewer")),
+        Regexp(NO_CONTROL, message=_l("Use letters, numbers, spaces and dashes"))])
     date = DateField(_l("Date"), validators=[
         DataRequired(message=_l("Enter the date as year, month and day, like 2027-03-14"))])
     time = TimeField(_l("Start time"), validators=[
@@ -42,10 +52,9 @@ class AssignAdvocateForm(Form):
 
 class StaffForm(Form):
     name = StringField(_l("Full name"), validators=[
-        DataRequired(message=_l("Enter their name")), Length(max=120)])
-    email = EmailField(_l("Work email address"), validators=[
-        DataRequired(message=_l("Enter their email address")), Length(max=254),
-        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter a real email address"))])
+        DataRequired(message=_l("Enter their name")), Length(max=120),
+        Regexp(NO_CONTROL, message=_l("Use letters, numbers and spaces"))])
+    email = email_field(_l("Work email address"))
     role = RadioField(_l("Role"), choices=[
         SelectChoice(Role.CHAIR, _l("Conference chair")),
         SelectChoice(Role.ADVOCATE, _l("Advocate")),
@@ -61,6 +70,8 @@ class SettingsForm(Form):
         DataRequired(), URL(require_tld=True, message=_l("Enter a full web address")),
         Regexp(r"^https://", message=_l("The address must start with https://")),
         Length(max=500)])
+    duty_email = email_field(_l("Duty or safeguarding team's email address"), required=False)
+    out_of_hours_email = email_field(_l("Out-of-hours team's email address"), required=False)
     out_of_hours_phone = StringField(_l("Out-of-hours phone number for children"), validators=[
         Length(max=40), Regexp(r"^[0-9 +()-]*$", message=_l(
             "Enter a phone number, using only numbers, spaces and + ( ) -"))])
@@ -81,4 +92,6 @@ class ServiceForm(Form):
     description = TextAreaField(_l("What they do, in words a child understands"), validators=[
         Length(max=500)])
     contact = StringField(_l("How to contact them"), validators=[Length(max=200)])
+    shared_email = email_field(_l("The service's shared email address (optional)"),
+                               required=False)
     active = BooleanField(_l("Offer this service to children"), default=True)

@@ -7,7 +7,7 @@ takes a coordinator to a child's words: they hold no key.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import segno
@@ -15,14 +15,15 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
 
-from .. import audit, auth, integrity, invites, keyring
+from .. import audit, auth, delivery, integrity, invites, keyring, notifications
 from ..config import settings as app_settings
 from ..db import db, utcnow, writing
 from ..i18n import available_locales, forget_offered_locales, language_name
 from ..models import (
-    AdvocacyService, AuditEvent, Conference, Invite, KeyResetRequest, Organisation, Role,
-    StaffInvite, Submission, User,
+    AdvocacyService, AuditEvent, Conference, Invite, KeyResetRequest, Notification,
+    Organisation, Role, StaffInvite, Submission, User,
 )
 from ..sessions import end_sessions_of
 from .forms import (
@@ -268,7 +269,7 @@ def staff(user: User):
         AdvocacyService.organisation_id == user.organisation_id)))
     form = StaffForm()
     form.service.choices = [(0, _("None"))] + [(s.id, s.name) for s in services]
-    link = None
+    link, made = None, False
     if form.validate_on_submit():
         email = auth.normalise_email(form.email.data)
         if db.scalar(select(User).where(User.email == email)):
@@ -281,9 +282,9 @@ def staff(user: User):
                               if form.role.data == Role.ADVOCATE else None)
                 db.add(person)
                 db.flush()
-                link = url_for("staff.welcome",
-                               token=auth.create_staff_invite(db, person, user), _external=True)
+                link = _send_link(person, "staff.welcome", user)
                 _record(user, "staff.invited", f"user:{person.id}", role=person.role)
+            made = True
             form = StaffForm(formdata=None)
             form.service.choices = [(0, _("None"))] + [(s.id, s.name) for s in services]
     people = db.scalars(select(User).where(User.organisation_id == user.organisation_id)
@@ -291,9 +292,12 @@ def staff(user: User):
     pending = set(db.scalars(select(StaffInvite.user_id).where(
         StaffInvite.used_at.is_(None), StaffInvite.expires_at > utcnow())))
     key_resets = {asked.user_id: asked for asked in db.scalars(select(KeyResetRequest).where(
-        KeyResetRequest.decided_at.is_(None)))}
+        KeyResetRequest.decided_at.is_(None))) if integrity.holds(asked)}
+    may_approve = {asked.id for asked in key_resets.values()
+                   if keyring.may_approve(db, asked, user)}
     return render_template("admin/staff.html", user=user, form=form, people=people,
-                           link=link, pending=pending, key_resets=key_resets,
+                           link=link, made=made, pending=pending, key_resets=key_resets,
+                           may_approve=may_approve,
                            services={s.id: s.name for s in services}), \
         400 if form.errors else 200
 
@@ -343,10 +347,20 @@ def reset_authenticator(user: User, person_id: int):
         person.totp_secret_sealed = None
         person.totp_last_step = None
         end_sessions_of(db, person.id)
-        link = url_for("staff.welcome", token=auth.create_staff_invite(db, person, user),
-                       _external=True)
+        link = _send_link(person, "staff.sign-in-link", user)
         _record(user, "staff.authenticator-reset", f"user:{person.id}")
     return render_template("admin/staff_link.html", user=user, person=person, link=link)
+
+
+def _send_link(person: User, kind: str, by: User) -> str | None:
+    """Make a one-time sign-in link and email it to ``person`` (inside writing()). Returns
+    it for the coordinator to pass on only when no mail is set up: with mail, nobody but
+    its owner ever sees it."""
+    path = url_for("staff.welcome", token=auth.create_staff_invite(db, person, by))
+    notifications.tell(db, notifications.note(kind, person.email, user=person,
+                                              link=delivery.base_url() + path))
+    return None if delivery.emails_for_real(app_settings()) else url_for(
+        "staff.welcome", token=path.rsplit("/", 1)[1], _external=True)
 
 
 @bp.route("/staff/<int:person_id>/reset-key", methods=["GET", "POST"])
@@ -368,6 +382,8 @@ def reset_key(user: User, person_id: int):
         if keyring.pending_key_reset(db, person) is None:
             db.add(KeyResetRequest(user_id=person.id, requested_by_id=user.id))
             _record(user, "staff.key-reset-requested", f"user:{person.id}")
+            notifications.tell(db, notifications.note("staff.key-reset-requested",
+                                                      person.email, user=person))
     return render_template("admin/key_reset.html", user=user, person=person, approved=False)
 
 
@@ -376,11 +392,11 @@ def reset_key(user: User, person_id: int):
 def decide_key_reset(user: User, request_id: int):
     """Another coordinator approves (or refuses) a request for someone's new key."""
     asked = db.get(KeyResetRequest, request_id)
-    if asked is None or asked.decided_at is not None:
+    if asked is None or asked.decided_at is not None or not integrity.holds(asked):
         abort(404)
     person = _own(User, user, asked.user_id)
-    if user.id in (asked.requested_by_id, person.id):
-        abort(403)  # the one who asked cannot approve, nor the person themselves
+    if not keyring.may_approve(db, asked, user):
+        abort(403)  # not a second person: the one who asked, or someone they let in
     approve = request.form.get("decision") == "approve"
     with writing():
         keyring.decide_key_reset(db, asked, person, approve, user, audit.actor_for(user))
@@ -406,6 +422,9 @@ def settings(user: User):
             organisation.name = form.name.data.strip()
             organisation.exit_url = form.exit_url.data.strip()
             organisation.out_of_hours_phone = form.out_of_hours_phone.data.strip()
+            organisation.duty_email = auth.normalise_email(form.duty_email.data or "")
+            organisation.out_of_hours_email = auth.normalise_email(
+                form.out_of_hours_email.data or "")
             organisation.languages = ",".join(form.languages.data)
             organisation.retention_days_after_recorded = \
                 form.retention_days_after_recorded.data
@@ -458,7 +477,54 @@ def audit_log(user: User):
     checked = bool(request.args.get("check"))
     names = {f"{person.role}:{person.id}": person.name for person in db.scalars(
         select(User).where(User.organisation_id == user.organisation_id))}
+    broken = audit.verify(db) if checked else None
+    if broken is not None:
+        with writing():
+            notifications.to_coordinators(db, "coordinator.audit-broken",
+                                          once_within=timedelta(hours=1))
     return render_template("admin/audit.html", user=user, events=events[:AUDIT_PAGE],
                            names=names,
                            page=page, more=len(events) > AUDIT_PAGE, checked=checked,
-                           broken=audit.verify(db) if checked else None)
+                           broken=broken)
+
+
+# ---------------------------------------------------------------------------------------
+# Notifications: what was sent to whom and when, never what a child said
+
+
+@bp.get("/notifications")
+@coordinator_only
+def notifications_page(user: User):
+    """Every message: to whom, about which conference, when, sent or failed and why. In
+    development with no mail set up, this is the mail outbox: the messages themselves."""
+    page = max(request.args.get("page", default=1, type=int), 1)
+    rows = db.scalars(select(Notification).options(selectinload(Notification.conference))
+                      .order_by(Notification.created_at.desc())
+                      .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()
+    config = app_settings()
+    outbox = not delivery.emails_for_real(config) and not config.is_production
+    shown = {}
+    if outbox:
+        for row in rows:
+            try:
+                shown[row.id] = delivery.message_for(row)
+            except delivery.Undeliverable:
+                pass
+    return render_template("admin/notifications.html", user=user, rows=rows[:AUDIT_PAGE],
+                           page=page, more=len(rows) > AUDIT_PAGE,
+                           subjects={row.id: delivery.subject_of(row) for row in rows},
+                           outbox=outbox, shown=shown,
+                           channel=delivery.channel_for(config), now=utcnow())
+
+
+@bp.post("/notifications/<int:notification_id>/again")
+@coordinator_only
+def send_again(user: User, notification_id: int):
+    notification = db.get(Notification, notification_id)
+    if notification is None:
+        abort(404)
+    if notification.failed_at is not None:
+        with writing():
+            delivery.send_again(notification)
+            _record(user, "notification.sent-again", f"notification:{notification.id}")
+    return redirect(url_for("admin.notifications_page"))

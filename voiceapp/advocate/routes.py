@@ -13,10 +13,11 @@ import uuid
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import defer
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, integrity, notifications
 from ..attachments import check_files, play_for_reader
 from ..auth import staff_required
 from ..db import db, utcnow, writing
@@ -31,18 +32,24 @@ bp = Blueprint("advocate", __name__, url_prefix="/advocate")
 advocate_only = staff_required(Role.ADVOCATE)
 
 
-def _mine(user: User):
-    """Invites of children who chose this advocate's service, or were assigned to them."""
-    chose_my_service = select(Submission.invite_id).where(
-        Submission.advocacy_service_id == user.advocacy_service_id)
-    if user.advocacy_service_id is None:
-        return Invite.assigned_advocate_id == user.id
-    return or_(Invite.assigned_advocate_id == user.id, Invite.id.in_(chose_my_service))
+def _my_invite_ids(user: User) -> list[int]:
+    """Invites of children who asked this advocate's service for help when sending, or were
+    assigned to this advocate; only rows that hold their integrity seal count, so a row
+    changed in the database shows nobody a child they were not linked to."""
+    assigned = db.scalars(select(Invite).where(Invite.assigned_advocate_id == user.id))
+    ids = {invite.id for invite in assigned if integrity.holds(invite)}
+    if user.advocacy_service_id is not None:
+        asked = db.scalars(select(Submission).options(defer(Submission.ciphertext)).where(
+            Submission.advocacy_service_id == user.advocacy_service_id,
+            Submission.invite_id.is_not(None)))
+        ids |= {s.invite_id for s in asked if integrity.holds(s)}
+    return sorted(ids)
 
 
 def _children(user: User) -> Select:
     return (select(Invite).join(Conference)
-            .where(Conference.organisation_id == user.organisation_id, _mine(user)))
+            .where(Conference.organisation_id == user.organisation_id,
+                   Invite.id.in_(_my_invite_ids(user))))
 
 
 def _own_invite(user: User, invite_id: int) -> Invite:
@@ -86,10 +93,13 @@ def dashboard(user: User):
 
 
 def _submissions_for(user: User, invite: Invite) -> list[tuple[Submission, bool]]:
+    """The invite's submissions whose rows hold their seal, and whether each was shared
+    with this advocate."""
     key_ids = set(_my_key_ids(user))
     submissions = db.scalars(select(Submission).where(Submission.invite_id == invite.id)
                              .order_by(Submission.created_at)).all()
-    return [(s, any(w.recipient_key_id in key_ids for w in s.wrapped_keys)) for s in submissions]
+    return [(s, any(w.recipient_key_id in key_ids for w in s.wrapped_keys))
+            for s in submissions if integrity.holds(s)]
 
 
 @bp.get("/children/<int:invite_id>")
@@ -155,6 +165,10 @@ def record(user: User, invite_id: int):
                 audit.record(db, "submission.sent", actor=audit.actor_for(user),
                              subject=f"submission:{sent.submission.id}",
                              **sent_detail(sent.submission))
+                notifications.for_a_send(
+                    db, conference=invite.conference, organisation=invite.conference.organisation,
+                    chair=sent.chair, urgent=sent.submission.urgent, asked_service_id=None,
+                    shared_with=[])
         except IntegrityError:  # the same form sent twice at once: the first one stands
             pass
         except NoReader:

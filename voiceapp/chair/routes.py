@@ -16,13 +16,14 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import defer, selectinload
 
-from .. import audit, integrity
+from .. import audit, integrity, replies
 from ..attachments import check_files, play_for_reader
 from ..auth import staff_required
 from ..db import db, utcnow, writing
 from ..keyring import unlocked_required
 from ..models import Attachment, Author, Conference, Role, Submission, User
 from ..submissions import read_for
+from .forms import OWN_WORDS, MarkReadForm
 
 bp = Blueprint("chair", __name__, url_prefix="/chair")
 
@@ -82,10 +83,13 @@ def inbox(user: User):
         .group_by(Conference.id)
     )
     today = utcnow() - timedelta(hours=12)
-    upcoming = db.execute(counts.where(Conference.starts_at >= today)
-                          .order_by(Conference.starts_at)).all()
-    earlier = db.execute(counts.where(Conference.starts_at < today)
-                         .order_by(Conference.starts_at.desc()).limit(50)).all()
+    # A conference whose row was changed to name this chair is not listed as theirs.
+    upcoming = [row for row in db.execute(counts.where(Conference.starts_at >= today)
+                                          .order_by(Conference.starts_at))
+                if integrity.holds(row[0])]
+    earlier = [row for row in db.execute(counts.where(Conference.starts_at < today)
+                                         .order_by(Conference.starts_at.desc()).limit(50))
+               if integrity.holds(row[0])]
     return render_template("chair/inbox.html", user=user, upcoming=upcoming, earlier=earlier)
 
 
@@ -100,16 +104,19 @@ def conference(user: User, conference_id: int):
 @bp.get("/submissions/<uuid:submission_id>")
 @staff_required(Role.CHAIR)
 @unlocked_required
-def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID):
+def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID,
+               form: MarkReadForm | None = None):
     found = _own_submission(user, submission_id)
     with writing():
         reading = read_for(db, user, keys, found)
         check_files(db, reading, audit.actor_for(user))
     return render_template("chair/submission.html", user=user, reading=reading,
-                           conference=reading.submission.conference)
+                           conference=reading.submission.conference,
+                           form=form or MarkReadForm()), 400 if form else 200
 
 
-def _mark(user: User, submission_id: uuid.UUID, field: str, action: str, done: str):
+def _mark(user: User, submission_id: uuid.UUID, field: str, action: str, done: str,
+          reply: tuple[str | None, str] | None = None):
     submission = _own_submission(user, submission_id)
     if getattr(submission, field) is None and integrity.holds(submission):
         with writing():
@@ -118,14 +125,28 @@ def _mark(user: User, submission_id: uuid.UUID, field: str, action: str, done: s
                 submission.read_by_id = user.id
             audit.record(db, action, actor=audit.actor_for(user),
                          subject=f"submission:{submission.id}")
+            if reply and submission.invite_id is not None:
+                replies.add(db, submission, user, *reply)
+                audit.record(db, "submission.replied", actor=audit.actor_for(user),
+                             subject=f"submission:{submission.id}")
     return redirect(url_for("chair.submission", submission_id=submission.id, done=done))
 
 
 @bp.post("/submissions/<uuid:submission_id>/read")
 @staff_required(Role.CHAIR)
 def mark_read(user: User, submission_id: uuid.UUID):
-    """The child will see "The chair has read what you sent" when they come back."""
-    return _mark(user, submission_id, "read_at", "submission.marked-read", "read")
+    """The child will see "The chair has read what you sent" when they come back, and the
+    chair's short message if they wrote one."""
+    form = MarkReadForm()
+    if not form.validate_on_submit():
+        return submission(submission_id=submission_id, form=form)
+    choice = form.reply.data
+    reply = None
+    if choice == OWN_WORDS:
+        reply = (None, form.own_words.data.strip())
+    elif choice:
+        reply = (choice, "")
+    return _mark(user, submission_id, "read_at", "submission.marked-read", "read", reply)
 
 
 @bp.route("/submissions/<uuid:submission_id>/recorded", methods=["GET", "POST"])

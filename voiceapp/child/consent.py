@@ -3,8 +3,11 @@
 A child is asked about each possible reader by name: the advocacy service they chose as
 helper, and the advocate a coordinator assigned to them. Each answer is kept with who it was
 about (``share_service_id``, ``share_advocate_id``). If the helper changes, or the
-coordinator assigns someone else, that answer no longer counts and the child is asked again;
-sending seals to what was agreed and still true, nothing more.
+coordinator assigns someone else, that answer no longer counts and the child is asked again
+before sending; sending seals to what was agreed and still true, nothing more.
+
+A "no" to an advocate by name is remembered for the whole invite (``refused_advocates``),
+even if they stop being assigned: it never turns back into a yes through their service.
 """
 
 from __future__ import annotations
@@ -38,6 +41,16 @@ def needs_asking_again(answers: dict, invite: Invite) -> bool:
     return forget_stale_answers(dict(answers), invite)
 
 
+def remember(answers: dict, advocate_id: int | None, answer: str | None) -> None:
+    """Keep a no to an advocate for good; a later yes to the same advocate takes it back."""
+    refused = set(answers.get("refused_advocates") or [])
+    if advocate_id is not None and answer == "no":
+        refused.add(advocate_id)
+    elif advocate_id is not None and answer == "yes":
+        refused.discard(advocate_id)
+    answers["refused_advocates"] = sorted(refused)
+
+
 def agreed(answers: dict, invite: Invite) -> Agreed:
     """The readers, besides the chair and the recovery key, that the child agreed to."""
     service = service_asked_about(answers)
@@ -48,5 +61,4 @@ def agreed(answers: dict, invite: Invite) -> Agreed:
         and answers.get("share_service_id") == service else None,
         advocate_ids=frozenset({advocate}) if about_advocate
         and answers.get("share_advocate") == "yes" else frozenset(),
-        refused_ids=frozenset({advocate}) if about_advocate
-        and answers.get("share_advocate") == "no" else frozenset())
+        refused_ids=frozenset(answers.get("refused_advocates") or ()))

@@ -32,10 +32,12 @@ QUESTIONS = ("child.how", "child.going_well", "child.worries", "child.hopes", "c
              "child.helper", "child.meeting", "child.sharing")
 PAGES = ("child.welcome", *QUESTIONS, "child.check")
 # What a child chose that stays for "add something else": never anything they said.
-KEPT_AFTER_SENDING = ("mode", "helper", "helper_service", "helper_name", "attend",
-                      "share_service", "share_service_id", "share_advocate",
-                      "share_advocate_id", "share_parents")
+KEPT_AFTER_SENDING = ("mode", "helper", "helper_service", "helper_service_name",
+                      "helper_name", "attend", "share_service", "share_service_id",
+                      "share_service_name", "share_advocate", "share_advocate_id",
+                      "share_advocate_name", "refused_advocates", "share_parents")
 RESUME = "resume_at"  # kept in the draft: where the child comes back to
+SENT_FROM_HERE = "sent_from_here"  # kept in the draft: what this browser sent
 _UNREAD = object()
 
 
@@ -43,6 +45,11 @@ def resume_page(answers: dict | None) -> str:
     """Where to take a returning child: the question after the last one they answered."""
     page = (answers or {}).get(RESUME)
     return page if page in PAGES else "child.welcome"
+
+
+class SessionMoved(Exception):
+    """This session was replaced (the invite was opened again, perhaps in another tab)
+    while this request was saving: its answer has nowhere to go, and the child is told."""
 
 
 def _context(draft_id: uuid.UUID, invite_id: int) -> bytes:
@@ -125,7 +132,9 @@ class Journey:
         # Changed, sent or not made yet: take the session's row lock first, so two tabs
         # that both find no draft cannot both make one (PostgreSQL; SQLite's write lock
         # already does this).
-        db.execute(select(WebSession.id).where(WebSession.id == session.id).with_for_update())
+        if db.execute(select(WebSession.id).where(WebSession.id == session.id)
+                      .with_for_update()).first() is None and session.stored_token is not None:
+            raise SessionMoved()
         current = db.scalar(self._mine().with_for_update()
                             .execution_options(populate_existing=True))
         if current is None:
@@ -178,9 +187,12 @@ class Journey:
         answers = open_answers(draft, session.key("draft"))
         return (draft, answers) if answers is not None else None
 
-    def keep_choices_after_sending(self, draft: Draft, answers: dict) -> None:
-        """The sent answers leave the draft; the child's choices stay for adding more."""
-        kept = {**empty_answers(), **{key: answers.get(key) for key in KEPT_AFTER_SENDING}}
+    def keep_choices_after_sending(self, draft: Draft, answers: dict,
+                                   submission_id: uuid.UUID) -> None:
+        """The sent answers leave the draft; the child's choices stay for adding more, and
+        what was sent from here is remembered (for the "sent" page)."""
+        kept = {**empty_answers(), **{key: answers.get(key) for key in KEPT_AFTER_SENDING},
+                SENT_FROM_HERE: [*answers.get(SENT_FROM_HERE, []), str(submission_id)]}
         now = utcnow()
         db.execute(update(Draft).where(Draft.id == draft.id).values(
             ciphertext=seal_answers(kept, session.key("draft"), draft.id, self.invite.id),

@@ -19,11 +19,12 @@ from types import SimpleNamespace
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from .. import attachments, audit, integrity
+from .. import attachments, audit, integrity, notifications, replies
 from ..config import settings
 from ..db import db, release_request_session, utcnow, writing
 from ..invites import InviteAltered, InviteState, find_invite, normalise_code, state_of
@@ -46,8 +47,8 @@ from .forms import (
     WelcomeForm,
 )
 from .journey import (
-    PAGES, QUESTIONS, RESUME, Journey, forget_drafts_of_session, move_draft_to_new_session,
-    next_page, previous_page, question_number, resume_page,
+    PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved, forget_drafts_of_session,
+    move_draft_to_new_session, next_page, previous_page, question_number, resume_page,
 )
 
 bp = Blueprint("child", __name__)
@@ -91,6 +92,11 @@ def child_journey(view: Callable) -> Callable:
         return view(Journey(invite), *args, **kwargs)
 
     return wrapped
+
+
+@bp.errorhandler(SessionMoved)
+def _session_moved(_error: SessionMoved):
+    return render_template("child/moved.html"), 409
 
 
 def _altered_invite(invite: Invite):
@@ -147,9 +153,9 @@ def _open_invite(code: str, form: CodeForm):
     """Open an invite: always under a new session token (a cookie someone set before cannot
     read the draft later), with the child's draft for this invite sealed under it."""
     ip = client_ip()
-    throttle().check(("invite:ip", ip))
-    # Only wrong codes count towards the real limits, so many children behind one address
-    # are not locked out by each other; once an address has guessed too much, it waits.
+    throttle().check(("invite:ip", ip))  # every attempt: a ceiling no school reaches
+    # Only wrong codes count, so children behind one address never lock each other out;
+    # an address that has guessed wrong very often waits, whatever it types next.
     if not (throttle().allows("invite:wrong", ip) and throttle().allows("invite:wrong-hour", ip)):
         raise Throttled("invite:wrong")
     try:
@@ -167,10 +173,12 @@ def _open_invite(code: str, form: CodeForm):
         return render_template("child/closed.html", state=state), 410
     same_invite = session.get("invite_id") == invite.id
     had_session = session.stored_token is not None
-    if had_session and not same_invite and not form.switch.data and _has_unsent_answers():
-        # A link (perhaps from another site) or a different code must not throw away
-        # unsent answers: ask first.
-        return render_template("child/switch.html", form=CodeForm(data={
+    unsent = had_session and not same_invite and _has_unsent_answers()
+    if had_session and not same_invite and not form.switch.data and (
+            unsent or request.method == "GET" and session.get("invite_id")):
+        # A link (perhaps from another site) must not move a child to another invite
+        # without asking, nor a different code throw away unsent answers.
+        return render_template("child/switch.html", unsent=unsent, form=CodeForm(data={
             "code": normalise_code(code), "switch": "1"}))
     old_session_id = session.id if had_session else None
     old_key = session.key("draft") if had_session else None
@@ -178,6 +186,7 @@ def _open_invite(code: str, form: CodeForm):
     session.regenerate({"kind": "child", "invite_id": invite.id,
                         "_idle": settings().child_session_seconds,
                         **{key: session[key] for key in kept if key in session}})
+    generate_csrf()  # now, so two tabs loading their first page share one token
     answers = None
     with writing():
         if old_session_id is not None:
@@ -219,7 +228,8 @@ def welcome(journey: Journey):
         return redirect(url_for("child.how"))
     sent = db.scalars(select(Submission).where(Submission.invite_id == journey.invite.id)
                       .order_by(Submission.created_at)).all()
-    return _page("child/welcome.html", journey, form, "child.welcome", sent=sent)
+    return _page("child/welcome.html", journey, form, "child.welcome", sent=sent,
+                 replies=replies.for_invite(db, journey.invite.id) if sent else {})
 
 
 @bp.route("/how", methods=["GET", "POST"])
@@ -265,8 +275,11 @@ def _check_uploads(journey: Journey, fields) -> list[attachments.Checked]:
         upload = field.data
         if not upload or not upload.filename and not upload.stream.size:
             continue
+        megabytes = max(1, -(-upload.stream.size // (1024 * 1024)))
         if not (throttle().hit("upload:session", session.id)
-                and throttle().hit("upload:invite", str(journey.invite.id))):
+                and throttle().hit("upload:invite", str(journey.invite.id))
+                and throttle().hit("upload-mb:invite", str(journey.invite.id),
+                                   cost=megabytes)):
             field.errors = [_("You have added a lot of files today. Everything else on this "
                               "page is saved. Please try again in an hour.")]
             continue
@@ -399,12 +412,14 @@ def sharing(journey: Journey):
             share_advocate_id=advocate.id if advocate and form.share_advocate.data else None,
             share_advocate_name=advocate.name if advocate else "",
             share_parents=form.share_parents.data or None)
+        consent.remember(answers, advocate.id if advocate else None, answers["share_advocate"])
         journey.answers[RESUME] = "child.check"
         with writing():
             journey.save()
         return redirect(url_for("child.check"))
     return _page("child/sharing.html", journey, form, "child.sharing",
-                 ask_service=service is not None, ask_advocate=advocate is not None)
+                 ask_service=service is not None, ask_advocate=advocate is not None,
+                 again=request.args.get("again"))
 
 
 def _services(journey: Journey) -> list[AdvocacyService]:
@@ -467,10 +482,13 @@ def send(journey: Journey):
     invite_id = journey.invite.id
     if journey.conference.starts_at <= utcnow():
         return render_template("child/closed.html", state=InviteState.EXPIRED), 410
+    ask_again = False
     try:
         with writing():
             taken = journey.take_for_sending(token)
-            if taken is not None:
+            if taken is not None and consent.needs_asking_again(taken[1], journey.invite):
+                ask_again = True  # nothing is sealed to anyone the child was not asked about
+            elif taken is not None:
                 _seal_and_record(journey, token, *taken)
     except NoReader:
         with writing():
@@ -487,6 +505,8 @@ def send(journey: Journey):
         if stored:
             return redirect(url_for("child.sent"))
         return render_template("child/not_sent.html"), 503
+    if ask_again:
+        return redirect(url_for("child.sharing", change=1, again=1))
     if taken is None and not _already_sent(invite_id, token):
         return redirect(url_for("child.check", changed=1))
     return redirect(url_for("child.sent"))
@@ -499,14 +519,20 @@ def _seal_and_record(journey: Journey, token: str, draft: Draft, answers: dict) 
     sent = seal_submission(
         db, conference=journey.conference, invite=journey.invite,
         payload={"author": "child", "language": language,
-                 "answers": {k: v for k, v in answers.items() if k != RESUME}},
+                 "answers": {k: v for k, v in answers.items()
+                             if k not in (RESUME, SENT_FROM_HERE)}},
         idempotency_key=token, language=language,
         agreed=consent.agreed(answers, journey.invite), draft_id=draft.id,
         attachment_ids=kept, advocacy_service_id=consent.service_asked_about(answers),
         started_at=draft.created_at)
     audit.record(db, "submission.sent", actor=_actor(journey.invite),
                  subject=f"submission:{sent.submission.id}", **sent_detail(sent.submission))
-    journey.keep_choices_after_sending(draft, answers)
+    notifications.for_a_send(db, conference=journey.conference,
+                             organisation=journey.organisation, chair=sent.chair,
+                             urgent=sent.submission.urgent,
+                             asked_service_id=consent.service_asked_about(answers),
+                             shared_with=sent.advocates)
+    journey.keep_choices_after_sending(draft, answers, sent.submission.id)
 
 
 def _already_sent(invite_id: int, token: str) -> bool:
@@ -519,9 +545,10 @@ def _already_sent(invite_id: int, token: str) -> bool:
 @bp.get("/sent")
 @child_journey
 def sent(journey: Journey):
+    """Only for the browser that sent: someone else holding the code learns nothing here."""
     latest = db.scalar(select(Submission).where(Submission.invite_id == journey.invite.id)
                        .order_by(Submission.created_at.desc()).limit(1))
-    if latest is None:
+    if latest is None or str(latest.id) not in journey.answers.get(SENT_FROM_HERE, []):
         return redirect(url_for("child.welcome"))
     service = db.get(AdvocacyService, latest.advocacy_service_id) \
         if latest.advocacy_service_id else None

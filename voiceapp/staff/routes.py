@@ -16,9 +16,10 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .. import audit, crypto, keyring
+from .. import audit, crypto, keyring, notifications
 from ..auth import (
-    NEEDS_CODE, SIGNED_IN, accept_code, check_password, code_matches, find_staff_invite,
+    NEEDS_CODE, SIGNED_IN, accept_code, check_password, code_matches, easy_to_guess,
+    find_staff_invite,
     find_user, hash_password, new_totp_secret, normalise_email, password_problem,
     set_totp_secret, staff_required, totp_uri,
 )
@@ -167,6 +168,16 @@ def account(user: User):
     return render_template("staff/account.html", user=user, keys=keys)
 
 
+@bp.post("/account/summary")
+@staff_required(Role.CHAIR)
+def daily_summary(user: User):
+    """A chair chooses to hear of new submissions at once, or in one email each morning
+    (one that needs looking at soon is always told at once)."""
+    with writing():
+        user.daily_summary = request.form.get("daily") == "1"
+    return redirect(url_for("staff.account", summary=1))
+
+
 # ---------------------------------------------------------------------------------------
 # First sign-in from a one-time link: a password and an authenticator
 
@@ -229,8 +240,10 @@ def welcome(token: str):
 def _passphrase_problem(user: User, passphrase: str) -> str | None:
     if check_password(user, passphrase):
         return _("Your key passphrase must be different from your password.")
-    if passphrase.lower() in {user.email.lower(), user.name.lower(), EXAMPLE_PASSPHRASE}:
-        return _("This passphrase is too easy to guess.")
+    if passphrase.lower() in {user.email.lower(), user.name.lower(), EXAMPLE_PASSPHRASE} \
+            or easy_to_guess(passphrase):
+        return _("This passphrase is too easy to guess. Try four or five words that have "
+                 "nothing to do with each other.")
     return None
 
 
@@ -315,6 +328,8 @@ def change_passphrase(user: User):
                     keyring.store_rewrapped(db, user, rewrapped)
                     audit.record(db, "key.passphrase-changed", actor=audit.actor_for(user),
                                  subject=f"user:{user.id}")
+                    notifications.tell(db, notifications.note(
+                        "staff.passphrase-changed", user.email, user=user))
                 return redirect(url_for("staff.account", changed=1))
     return render_template("staff/change_passphrase.html", form=form), \
         400 if form.errors else 200
