@@ -10,20 +10,19 @@ from urllib.parse import quote
 from flask import Flask, url_for
 from flask_compress import Compress
 
-from . import cli, db, errors, i18n, security, sessions
+from . import cli, db, errors, i18n, resources, security, sessions
 from .attachments import UploadRequest
 from .auth import ROLE_NAMES
 from .questions import CONFERENCE_KINDS
 from .config import Settings, from_env
-
-_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Settings | Mapping | None = None) -> Flask:
     """Build the app. ``config`` is a :class:`Settings`, or overrides for the environment's."""
     settings = config if isinstance(config, Settings) else from_env(**dict(config or {}))
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()),
-                template_folder=str(_ROOT / "templates"), static_folder=str(_ROOT / "static"))
+                template_folder=str(resources.folder("templates")),
+                static_folder=str(resources.folder("static")))
     cookie_name = "__Host-voiceapp" if settings.secure_cookies else "voiceapp"
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -16,7 +16,6 @@ from pathlib import Path
 from flask import current_app
 
 ENVIRONMENTS = ("development", "production", "testing")
-_CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 class UnsafeSettings(RuntimeError):
@@ -30,7 +29,8 @@ def _flag(value: str) -> bool:
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
-    instance_path: Path = _CHECKOUT / "instance"
+    # The SQLite database and the generated secret: ``instance/`` in the working directory.
+    instance_path: Path = Path("instance")
     database_url: str = ""
     secret_key: str = ""
     redis_url: str | None = None
@@ -81,7 +81,7 @@ _INT_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type == "int"}
 def load_secret_key(instance_path: Path) -> str:
     """Read the instance secret, creating it once (safely, even with several workers)."""
     path = instance_path / "secret_key"
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -115,10 +115,10 @@ def from_env(environ: dict[str, str] | None = None, **overrides) -> Settings:
         raise UnsafeSettings(f"VOICEAPP_ENV must be one of {', '.join(ENVIRONMENTS)}")
     if env == "production":
         values.setdefault("secure_cookies", True)
-    instance_path = Path(values.get("instance_path", Settings.instance_path))
+    instance_path = Path(values.get("instance_path", Settings.instance_path)).absolute()
     values["instance_path"] = instance_path
     if not values.get("database_url"):
-        instance_path.mkdir(parents=True, exist_ok=True)
+        instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
         values["database_url"] = f"sqlite:///{instance_path / 'voiceapp.sqlite3'}"
     if not values.get("secret_key"):
         values["secret_key"] = load_secret_key(instance_path)
