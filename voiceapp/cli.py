@@ -12,11 +12,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
-from . import audit, auth, crypto, invites, keyring, retention, submissions
+from . import audit, auth, crypto, invites, keyring, preflight, retention, submissions
 from .config import settings
 from .db import Base, database, upgrade_schema, write_transaction
 from .models import (
@@ -261,7 +261,24 @@ def purge() -> None:
                f"{report.sessions} expired sessions.")
 
 
+@click.command("check")
+@with_appcontext
+def check() -> None:
+    """Say what in the current settings is unsafe before going live (exit status 1 if
+    anything is)."""
+    findings = preflight.run(current_app)
+    width = max(len(name) for name, _ in findings)
+    for name, finding in findings:
+        level = finding.level.upper() if finding.level == preflight.UNSAFE else finding.level
+        click.echo(f"{level:<6}  {name:<{width}}  {finding.message}")
+    unsafe = [name for name, finding in findings if finding.level == preflight.UNSAFE]
+    if unsafe:
+        raise click.ClickException(f"{len(unsafe)} unsafe ({', '.join(unsafe)}): fix them "
+                                   "before children use this service.")
+    click.echo("Nothing unsafe found. Act on the notes too.")
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, demo, recovery_key, recovery_reseal, create_user, audit_verify,
-                    backup, purge):
+                    backup, purge, check):
         app.cli.add_command(command)

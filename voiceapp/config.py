@@ -13,13 +13,17 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from flask import current_app
 
 ENVIRONMENTS = ("development", "production", "testing")
 
 
-class UnsafeSettings(RuntimeError):
-    """Production refuses to start with a setting that would put children's data at risk."""
+class UnsafeSettings(click.ClickException, RuntimeError):
+    """Production refuses to start with a setting that would put children's data at risk.
+
+    A click error, so a ``flask`` command says why in one line instead of a traceback.
+    """
 
 
 def _flag(value: str) -> bool:
