@@ -1,0 +1,68 @@
+"""Behind a reverse proxy: the app trusts exactly VOICEAPP_TRUSTED_PROXIES of them.
+
+nginx appends the address it sees to X-Forwarded-For and sets X-Forwarded-Proto. With one
+proxy trusted, the last address is the client's: limits count against it, and whatever a
+client wrote into the header itself is ignored. tests/deploy/ shows the same through nginx.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import make_app
+from .people import Coordinator
+
+NGINX = {"REMOTE_ADDR": "127.0.0.1"}
+
+
+@pytest.fixture
+def proxied(database_url, tmp_path, demo):
+    app = make_app(database_url, tmp_path / "proxied", trusted_proxies=1)
+    yield app
+    app.extensions["voiceapp.db"].engine.dispose()
+
+
+def guess(app, n: int, forwarded_for: str) -> int:
+    """A wrong code, with a different first four letters each time (so only the per-address
+    limits can refuse it), as nginx passes it on."""
+    code = "23456789ABCDEFGHJKMN"[n] + "ZZZZZZZZZZZ"
+    return app.test_client().get(f"/i/{code}", environ_base=NGINX,
+                                 headers={"X-Forwarded-For": forwarded_for}).status_code
+
+
+def test_limits_count_against_the_address_nginx_saw(proxied):
+    statuses = [guess(proxied, n, "10.0.0.7") for n in range(11)]
+    assert statuses == [400] * 10 + [429]
+    assert guess(proxied, 11, "10.0.0.8") == 400  # another child behind the same proxy
+
+
+def test_an_address_a_client_writes_itself_is_ignored(proxied):
+    statuses = [guess(proxied, n, f"192.0.2.{n}, 10.0.0.7") for n in range(11)]
+    assert statuses == [400] * 10 + [429]
+
+
+def test_without_a_trusted_proxy_the_header_means_nothing(app, demo):
+    statuses = [guess(app, n, f"10.0.0.{n}") for n in range(11)]
+    assert statuses == [400] * 10 + [429]  # all from nginx's own address
+
+
+def test_the_scheme_comes_from_the_proxy(proxied):
+    headers = {"X-Forwarded-For": "10.0.0.7", "X-Forwarded-Proto": "https"}
+    response = proxied.test_client().get("/", environ_base=NGINX, headers=headers)
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_a_host_a_client_writes_itself_never_reaches_a_sign_in_link(proxied, demo):
+    """nginx passes X-Forwarded-Host through from the client untouched: trusting it would
+    let someone make the app print welcome links to their own site."""
+    coordinator = Coordinator(proxied.test_client(), demo["coordinator"])
+    coordinator.client.environ_base.update(
+        REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.7",
+        HTTP_X_FORWARDED_HOST="attacker.example")
+    coordinator.signs_in()
+    coordinator.fills_in("/admin/staff", {"name": "Riley Chair", "email": "riley@example.org",
+                                          "role": "chair"})
+    assert re.search(r"http://localhost/staff/welcome/\S+", coordinator.sees)
+    assert "attacker.example" not in coordinator.sees
