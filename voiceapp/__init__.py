@@ -10,7 +10,7 @@ from urllib.parse import quote
 from flask import Flask, url_for
 from flask_compress import Compress
 
-from . import cli, db, errors, i18n, resources, security, sessions
+from . import access_log, cli, db, errors, i18n, resources, security, sessions
 from .attachments import UploadRequest
 from .auth import ROLE_NAMES
 from .questions import CONFERENCE_KINDS
@@ -56,6 +56,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     security.init_app(app, settings.redis_url, settings.trusted_proxies)
     i18n.init_app(app, settings.default_locale, settings.timezone)
     errors.init_app(app)
+    access_log.init_app(app)
     Compress(app)
     _register_static_versions(app)
     _register_blueprints(app)
