@@ -97,8 +97,8 @@ class Gunicorn:
 
 
 def environ(**variables: str) -> dict[str, str]:
-    """The environment for a server: this one's, without any VOICEAPP_ or gunicorn
-    settings it may carry, plus ``variables``."""
-    keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("VOICEAPP_", "GUNICORN_", "WEB_CONCURRENCY", "FLASK_"))}
+    """The environment for a server: this one's, without any VOICEAPP_, gunicorn, Flask or
+    Python path settings it may carry, plus ``variables``."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("VOICEAPP_", "GUNICORN_", "WEB_CONCURRENCY", "FLASK_", "PYTHONPATH"))}
     return {**keep, **variables}
