@@ -20,7 +20,8 @@ from . import audit, auth, crypto, invites, keyring, preflight, retention, submi
 from .config import settings
 from .db import Base, database, upgrade_schema, write_transaction
 from .models import (
-    AdvocacyService, AuditEvent, Conference, ConferenceKind, Organisation, Role, User,
+    AdvocacyService, AuditEvent, Conference, ConferenceKind, Organisation, RecipientKey, Role,
+    User,
 )
 
 DEMO_ORGANISATION = "Demo Council (example data)"
@@ -217,6 +218,13 @@ def recovery_reseal(email: str) -> None:
         user = tx.scalar(select(User).where(User.email == auth.normalise_email(email)))
         if user is None or user.role != Role.CHAIR:
             raise click.ClickException(f"{email} is not a chair here.")
+        # A well-formed key that is not ours (another organisation's, the wrong envelope in
+        # a drill) would otherwise open nothing and report "0 more" as if all were well.
+        if tx.scalar(select(RecipientKey.id).where(
+                RecipientKey.id == crypto.key_id_of(crypto.public_key_of(private)),
+                RecipientKey.user_id.is_(None),
+                RecipientKey.organisation_id == user.organisation_id)) is None:
+            raise click.ClickException("That is not this organisation's recovery key.")
         try:
             count = submissions.reseal_with_recovery_key(tx, user, private)
         except LookupError:
