@@ -190,7 +190,7 @@ class Deployment:
             ("/etc/letsencrypt/live/views.example.org/fullchain.pem", str(self.cafile)),
             ("/etc/letsencrypt/live/views.example.org/privkey.pem", str(self.keyfile)),
             ("/var/log/nginx/voiceapp.error.log", str(self.folder / "nginx-site.error.log")),
-            ("/var/www/letsencrypt", str(self.folder / "letsencrypt")),
+            ("/var/www/html", str(self.folder / "acme")),
             ("views.example.org", "localhost"),
         ])
         (self.folder / "site.conf").write_text(site)
