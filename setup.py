@@ -31,10 +31,14 @@ def compile_catalogues(translations: Path) -> None:
 
 class build_py_with_folders(build_py):
     def run(self) -> None:
+        package = Path(self.build_lib) / "voiceapp"
+        if not self.editable_mode:
+            # pip builds inside the source folder: without this, a module or template that
+            # a newer release removed would linger in build/ and ship again.
+            shutil.rmtree(package, ignore_errors=True)
         super().run()
         if self.editable_mode:  # an editable install reads the checkout's own folders
             return
-        package = Path(self.build_lib) / "voiceapp"
         for name in SHIPPED:
             target = package / name
             shutil.rmtree(target, ignore_errors=True)

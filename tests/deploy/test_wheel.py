@@ -44,6 +44,11 @@ def installed(tmp_path_factory) -> Path:
     """A fresh virtualenv with the wheel installed; returns its folder."""
     folder = tmp_path_factory.mktemp("wheel")
     shutil.copytree(ROOT, folder / "source", ignore=NOT_SOURCE)
+    # What an earlier build in the same folder left behind (pip builds in place) must not ship.
+    stale = folder / "source/build/lib/voiceapp"
+    (stale / "templates").mkdir(parents=True)
+    (stale / "removed_module.py").write_text("")
+    (stale / "templates" / "removed.html").write_text("")
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", folder / "dist",
          folder / "source"], folder)
     wheel, = (folder / "dist").glob("voiceapp-*.whl")
@@ -54,7 +59,8 @@ def installed(tmp_path_factory) -> Path:
                     "voiceapp/translations/ar/LC_MESSAGES/messages.mo",
                     "voiceapp/migrations/env.py", "voiceapp/migrations/versions/0001_the_first_tables.py"):
         assert shipped in names
-    assert not [name for name in names if name.startswith(("tests/", "instance", "bench/"))]
+    assert not [name for name in names if name.startswith(("tests/", "instance", "bench/"))
+                or name.endswith(("removed_module.py", "removed.html"))]
     run([sys.executable, "-m", "venv", folder / "venv"], folder)
     run([folder / "venv/bin/pip", "install", "--quiet", wheel], folder)
     return folder / "venv"
