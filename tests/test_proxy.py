@@ -66,3 +66,21 @@ def test_a_host_a_client_writes_itself_never_reaches_a_sign_in_link(proxied, dem
                                           "role": "chair"})
     assert re.search(r"http://localhost/staff/welcome/\S+", coordinator.sees)
     assert "attacker.example" not in coordinator.sees
+
+
+def test_links_given_to_staff_use_the_public_address(database_url, tmp_path, demo):
+    """Behind nginx the app sees its own name without the port people use (nginx passes
+    $host); a sign-in link must be the address in VOICEAPP_PUBLIC_URL, as on invite cards."""
+    app = make_app(database_url, tmp_path / "public", trusted_proxies=1,
+                   public_url="https://views.example.org:8443")
+    coordinator = Coordinator(app.test_client(), demo["coordinator"])
+    coordinator.client.environ_base.update(REMOTE_ADDR="127.0.0.1",
+                                           HTTP_X_FORWARDED_FOR="10.0.0.7")
+    coordinator.signs_in()
+    coordinator.fills_in("/admin/staff", {"name": "Riley Chair", "email": "riley@example.org",
+                                          "role": "chair"})
+    assert re.search(r"https://views\.example\.org:8443/staff/welcome/\S+", coordinator.sees)
+    coordinator.opens("/admin/staff")
+    coordinator.posts("/admin/staff/4/reset")
+    assert re.search(r"https://views\.example\.org:8443/staff/welcome/\S+", coordinator.sees)
+    app.extensions["voiceapp.db"].engine.dispose()

@@ -65,6 +65,12 @@ def _people(user: User, role: Role) -> list[User]:
         User.disabled_at.is_(None)).order_by(User.name)))
 
 
+def _public_base() -> str:
+    """Where links given to people point: VOICEAPP_PUBLIC_URL, as the command line and the
+    invite cards use, else the address this page was asked for."""
+    return (app_settings().public_url or request.host_url).rstrip("/")
+
+
 def _zone() -> ZoneInfo:
     return ZoneInfo(app_settings().timezone)
 
@@ -212,7 +218,7 @@ def invite_card(user: User, invite_id: int):
     if invites.state_of(invite) is not invites.InviteState.OPEN:
         return render_template("admin/invite_closed.html", user=user, invite=invite), 410
     code = invites.code_of(invite)
-    base = (app_settings().public_url or request.host_url).rstrip("/")
+    base = _public_base()
     link = f"{base}/i/{code}"
     return render_template("admin/invite_card.html", user=user, invite=invite,
                            code=invites.display_code(code), link=link, start=f"{base}/",
@@ -273,8 +279,8 @@ def staff(user: User):
                           if form.role.data == Role.ADVOCATE else None)
             db.add(person)
             db.flush()
-            link = url_for("staff.welcome", token=auth.create_staff_invite(db, person, user),
-                           _external=True)
+            link = _public_base() + url_for(
+                "staff.welcome", token=auth.create_staff_invite(db, person, user))
             _record(user, "staff.invited", f"user:{person.id}", role=person.role)
             db.commit()
             form = StaffForm(formdata=None)
@@ -333,8 +339,8 @@ def reset_authenticator(user: User, person_id: int):
     person.totp_secret_sealed = None
     person.totp_last_step = None
     end_sessions_of(db, person.id)
-    link = url_for("staff.welcome", token=auth.create_staff_invite(db, person, user),
-                   _external=True)
+    link = _public_base() + url_for("staff.welcome",
+                                    token=auth.create_staff_invite(db, person, user))
     _record(user, "staff.authenticator-reset", f"user:{person.id}")
     db.commit()
     return render_template("admin/staff_link.html", user=user, person=person, link=link)
