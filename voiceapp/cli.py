@@ -281,8 +281,9 @@ def check() -> None:
         click.echo(f"{level:<6}  {name:<{width}}  {finding.message}")
     unsafe = [name for name, finding in findings if finding.level == preflight.UNSAFE]
     if unsafe:
-        raise click.ClickException(f"{len(unsafe)} unsafe ({', '.join(unsafe)}): fix them "
-                                   "before children use this service.")
+        raise click.ClickException(f"{len(unsafe)} unsafe ({', '.join(unsafe)}): fix "
+                                   f"{'it' if len(unsafe) == 1 else 'them'} before children "
+                                   "use this service.")
     click.echo("Nothing unsafe found. Act on the notes too.")
 
 
