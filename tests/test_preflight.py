@@ -140,7 +140,8 @@ def test_sqlite_files_open_to_other_accounts_are_unsafe(live, sqlite_url):
 def test_a_database_that_needs_migrating_is_unsafe(apps, tmp_path):
     app = apps(f"sqlite:///{tmp_path / 'empty.sqlite3'}", **LIVE)
     result = finding(app, preflight.schema)
-    assert result.level == preflight.UNSAFE and "run `flask --app voiceapp init-db`" in result.message
+    assert result.level == preflight.UNSAFE
+    assert "run `flask --app voiceapp init-db`" in result.message
 
 
 def test_a_remote_database_without_tls_is_unsafe(apps):

@@ -270,7 +270,8 @@ class Deployment:
 def deployment():
     requirements()
     # One deployment at a time on this machine (pytest -n runs workers side by side).
-    lock_path = Path(tempfile.gettempdir()) / f"voiceapp-deploy-{make_url(POSTGRES_URL).database}.lock"
+    name = make_url(POSTGRES_URL).database
+    lock_path = Path(tempfile.gettempdir()) / f"voiceapp-deploy-{name}.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         folder = Path(tempfile.mkdtemp(prefix="voiceapp-deploy-"))

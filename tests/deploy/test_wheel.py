@@ -57,7 +57,8 @@ def installed(tmp_path_factory) -> Path:
     for shipped in ("voiceapp/templates/child/welcome.html", "voiceapp/static/css/app.css",
                     "voiceapp/translations/cy/LC_MESSAGES/messages.mo",
                     "voiceapp/translations/ar/LC_MESSAGES/messages.mo",
-                    "voiceapp/migrations/env.py", "voiceapp/migrations/versions/0001_the_first_tables.py"):
+                    "voiceapp/migrations/env.py",
+                    "voiceapp/migrations/versions/0001_the_first_tables.py"):
         assert shipped in names
     assert not [name for name in names if name.startswith(("tests/", "instance", "bench/"))
                 or name.endswith(("removed_module.py", "removed.html"))]
