@@ -3,17 +3,14 @@ never a word of what a child said."""
 
 from __future__ import annotations
 
-import email
 import json
 import logging
 import re
-import socket
 import threading
 import time
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select, update
 
 from voiceapp import delivery, notifications
@@ -22,55 +19,12 @@ from voiceapp.models import AdvocacyService, Invite, Notification, Organisation,
 
 from .conftest import make_app
 from .evidence import change_as_attacker, change_as_voiceapp, count, raw_database_contains
+from .mail import SMTPServer
 from .people import Chair, Child, Coordinator, Staff
 
 PHRASE = "purple-giraffe-secret-5521"
 CHAIR, ADVOCATE, COORDINATOR = ("chair@example.org", "advocate@example.org",
                                 "coordinator@example.org")
-
-
-class Mailbox:
-    """What a real SMTP server received. Addresses in ``refuse`` get 550."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 No such mailbox here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[email.message.Message]:
-        return [m for m in self.messages if m["To"] == address]
-
-    def everything(self) -> str:
-        return "\n".join(m.as_string() for m in self.messages)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class SMTPServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.mailbox = Mailbox()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
-
-    def start(self) -> None:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        self.controller.stop()
 
 
 @pytest.fixture

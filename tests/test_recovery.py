@@ -54,3 +54,14 @@ def test_a_new_chair_of_a_conference_can_be_given_earlier_submissions(app, runne
     other_chair.signs_in_and_unlocks()
     other_chair.opens_submission(submission)
     assert PHRASE in other_chair.sees
+
+
+def test_a_recovery_key_that_is_not_this_organisations_is_refused(runner, chair, demo):
+    from voiceapp import crypto
+
+    chair.signs_in_and_unlocks()
+    stranger = crypto.format_recovery_key(crypto.generate_private_key())
+    result = runner.invoke(args=["recovery-reseal", "--email", "chair@example.org"],
+                           input=stranger + "\n")
+    assert result.exit_code != 0
+    assert "That is not this organisation's recovery key." in result.output

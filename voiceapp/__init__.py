@@ -11,20 +11,22 @@ from flask import Flask, url_for
 from flask_compress import Compress
 from sqlalchemy import select as sa_select
 
-from . import cli, db, delivery, errors, i18n, integrity, invites, security, sessions
+from . import (
+    access_log, cli, db, delivery, errors, i18n, integrity, invites, resources, security,
+    sessions,
+)
 from .attachments import UploadRequest
 from .auth import ROLE_NAMES
 from .questions import CONFERENCE_KINDS
 from .config import Settings, UnsafeSettings, from_env
-
-_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Settings | Mapping | None = None) -> Flask:
     """Build the app. ``config`` is a :class:`Settings`, or overrides for the environment's."""
     settings = config if isinstance(config, Settings) else from_env(**dict(config or {}))
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()),
-                template_folder=str(_ROOT / "templates"), static_folder=str(_ROOT / "static"))
+                template_folder=str(resources.folder("templates")),
+                static_folder=str(resources.folder("static")))
     cookie_name = "__Host-voiceapp" if settings.secure_cookies else "voiceapp"
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -64,6 +66,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     security.init_app(app, settings.redis_url, settings.trusted_proxies)
     i18n.init_app(app, settings.default_locale, settings.timezone)
     errors.init_app(app)
+    access_log.init_app(app)
     Compress(app)
     _register_static_versions(app)
     _register_blueprints(app)

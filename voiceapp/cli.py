@@ -12,15 +12,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
-from . import audit, auth, crypto, delivery, invites, keyring, notifications, retention, submissions
+from . import (
+    audit, auth, crypto, delivery, invites, keyring, notifications, preflight, retention,
+    submissions,
+)
 from .config import settings
 from .db import Base, database, upgrade_schema, write_transaction
 from .models import (
-    AdvocacyService, AuditEvent, Conference, ConferenceKind, Organisation, Role, User,
+    AdvocacyService, AuditEvent, Conference, ConferenceKind, Organisation, RecipientKey, Role,
+    User,
 )
 
 DEMO_ORGANISATION = "Demo Council (example data)"
@@ -226,6 +230,13 @@ def recovery_reseal(email: str) -> None:
         user = tx.scalar(select(User).where(User.email == auth.normalise_email(email)))
         if user is None or user.role != Role.CHAIR:
             raise click.ClickException(f"{email} is not a chair here.")
+        # A well-formed key that is not ours (another organisation's, the wrong envelope in
+        # a drill) would otherwise open nothing and report "0 more" as if all were well.
+        if tx.scalar(select(RecipientKey.id).where(
+                RecipientKey.id == crypto.key_id_of(crypto.public_key_of(private)),
+                RecipientKey.user_id.is_(None),
+                RecipientKey.organisation_id == user.organisation_id)) is None:
+            raise click.ClickException("That is not this organisation's recovery key.")
         try:
             count = submissions.reseal_with_recovery_key(tx, user, private)
         except LookupError:
@@ -307,7 +318,25 @@ def purge() -> None:
                f"{report.sessions} expired sessions.")
 
 
+@click.command("check")
+@with_appcontext
+def check() -> None:
+    """Say what in the current settings is unsafe before going live (exit status 1 if
+    anything is)."""
+    findings = preflight.run(current_app)
+    width = max(len(name) for name, _ in findings)
+    for name, finding in findings:
+        level = finding.level.upper() if finding.level == preflight.UNSAFE else finding.level
+        click.echo(f"{level:<6}  {name:<{width}}  {finding.message}")
+    unsafe = [name for name, finding in findings if finding.level == preflight.UNSAFE]
+    if unsafe:
+        raise click.ClickException(f"{len(unsafe)} unsafe ({', '.join(unsafe)}): fix "
+                                   f"{'it' if len(unsafe) == 1 else 'them'} before children "
+                                   "use this service.")
+    click.echo("Nothing unsafe found. Act on the notes too.")
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, demo, recovery_key, recovery_reseal, create_user, audit_verify,
-                    approve_key_reset, backup, notify, purge):
+                    approve_key_reset, backup, notify, purge, check):
         app.cli.add_command(command)

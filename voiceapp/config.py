@@ -13,14 +13,17 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from flask import current_app
 
 ENVIRONMENTS = ("development", "production", "testing")
-_CHECKOUT = Path(__file__).resolve().parent.parent
 
 
-class UnsafeSettings(RuntimeError):
-    """Production refuses to start with a setting that would put children's data at risk."""
+class UnsafeSettings(click.ClickException, RuntimeError):
+    """Production refuses to start with a setting that would put children's data at risk.
+
+    A click error, so a ``flask`` command says why in one line instead of a traceback.
+    """
 
 
 def _flag(value: str) -> bool:
@@ -30,7 +33,8 @@ def _flag(value: str) -> bool:
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
-    instance_path: Path = _CHECKOUT / "instance"
+    # The SQLite database and the generated secret: ``instance/`` in the working directory.
+    instance_path: Path = Path("instance")
     database_url: str = ""
     secret_key: str = ""
     redis_url: str | None = None
@@ -136,7 +140,7 @@ def from_env(environ: dict[str, str] | None = None, **overrides) -> Settings:
         raise UnsafeSettings(f"VOICEAPP_ENV must be one of {', '.join(ENVIRONMENTS)}")
     if env == "production":
         values.setdefault("secure_cookies", True)
-    instance_path = Path(values.get("instance_path", Settings.instance_path))
+    instance_path = Path(values.get("instance_path", Settings.instance_path)).absolute()
     values["instance_path"] = instance_path
     if not values.get("database_url"):
         make_private_folder(instance_path)

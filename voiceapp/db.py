@@ -211,14 +211,13 @@ def init_app(app: Flask, url: str) -> None:
 
 
 def alembic_config(url: str):
-    """Alembic's settings for this checkout's ``migrations/`` folder and ``url``."""
-    from pathlib import Path
-
+    """Alembic's settings for voiceapp's ``migrations/`` folder and ``url``."""
     from alembic.config import Config
 
+    from .resources import folder
+
     config = Config()
-    config.set_main_option(
-        "script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    config.set_main_option("script_location", str(folder("migrations")))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

@@ -8,7 +8,6 @@ chosen from those that have a complete catalogue in ``translations/``.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from babel import Locale
 from flask import Flask, current_app, request, session
@@ -18,8 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .db import db
 from .models import Organisation
+from .resources import folder
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+TRANSLATIONS = folder("translations")
 RIGHT_TO_LEFT = {"ar", "fa", "he", "ps", "ur", "yi"}
 
 

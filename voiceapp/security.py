@@ -170,6 +170,7 @@ def init_app(app: Flask, redis_url: str | None, trusted_proxies: int) -> None:
     csrf.init_app(app)
     app.extensions["voiceapp.throttle"] = Throttle(redis_url)
     if trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,
-                                x_host=trusted_proxies)
+        # The client's address (for per-address limits) and scheme, from exactly this many
+        # proxies. Never the host: nginx passes a client's own X-Forwarded-Host on untouched.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies)
     app.after_request(_set_headers)

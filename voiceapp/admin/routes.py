@@ -66,6 +66,12 @@ def _people(user: User, role: Role) -> list[User]:
         User.disabled_at.is_(None)).order_by(User.name)))
 
 
+def _public_base() -> str:
+    """Where links given to people point: VOICEAPP_PUBLIC_URL, as the command line and the
+    invite cards use, else the address this page was asked for."""
+    return (app_settings().public_url or request.host_url).rstrip("/")
+
+
 def _zone() -> ZoneInfo:
     return ZoneInfo(app_settings().timezone)
 
@@ -220,7 +226,7 @@ def invite_card(user: User, invite_id: int):
     if invites.state_of(invite) is not invites.InviteState.OPEN:
         return render_template("admin/invite_closed.html", user=user, invite=invite), 410
     code = invites.code_of(invite)
-    base = (app_settings().public_url or request.host_url).rstrip("/")
+    base = _public_base()
     link = f"{base}/i/{code}"
     return render_template("admin/invite_card.html", user=user, invite=invite,
                            code=invites.display_code(code), link=link, start=f"{base}/",
@@ -356,11 +362,10 @@ def _send_link(person: User, kind: str, by: User) -> str | None:
     """Make a one-time sign-in link and email it to ``person`` (inside writing()). Returns
     it for the coordinator to pass on only when no mail is set up: with mail, nobody but
     its owner ever sees it."""
-    path = url_for("staff.welcome", token=auth.create_staff_invite(db, person, by))
-    notifications.tell(db, notifications.note(kind, person.email, user=person,
-                                              link=delivery.base_url() + path))
-    return None if delivery.emails_for_real(app_settings()) else url_for(
-        "staff.welcome", token=path.rsplit("/", 1)[1], _external=True)
+    link = _public_base() + url_for("staff.welcome",
+                                    token=auth.create_staff_invite(db, person, by))
+    notifications.tell(db, notifications.note(kind, person.email, user=person, link=link))
+    return None if delivery.emails_for_real(app_settings()) else link
 
 
 @bp.route("/staff/<int:person_id>/reset-key", methods=["GET", "POST"])
