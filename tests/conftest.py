@@ -3,6 +3,9 @@
 Every test gets a fresh database: a copy of a migrated SQLite file, or (when
 VOICEAPP_TEST_DATABASE_URL is set) the PostgreSQL test database emptied between tests.
 Tests that need PostgreSQL or Redis skip, saying why, when those are not configured.
+Run in parallel (``pytest -n``), each worker has its own PostgreSQL database beside the
+test database (``<name>_gw0``...) and its own Redis database number, so none empties
+another's.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, make_url, select, text
 
 from voiceapp import create_app
 from voiceapp.db import Base, upgrade_schema
@@ -22,13 +25,15 @@ from .people import Advocate, Chair, Child, Coordinator
 
 POSTGRES_URL = os.environ.get("VOICEAPP_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("VOICEAPP_TEST_REDIS_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"... under pytest -n
 NO_POSTGRES = "set VOICEAPP_TEST_DATABASE_URL to a PostgreSQL database to run this variant"
 NO_REDIS = "set VOICEAPP_TEST_REDIS_URL to a Redis server to run this variant"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-tests-0123456789"
 
 
 def pytest_configure(config) -> None:
-    _compile_translations()
+    if not WORKER:  # once, before any worker starts
+        _compile_translations()
 
 
 def _compile_translations() -> None:
@@ -40,8 +45,33 @@ def _compile_translations() -> None:
             "translations/*/LC_MESSAGES/messages.po"):
         with po_path.open("rb") as handle:
             catalog = read_po(handle)
-        with po_path.with_suffix(".mo").open("wb") as handle:
+        compiled = po_path.with_suffix(".mo.new")
+        with compiled.open("wb") as handle:
             write_mo(handle, catalog)
+        os.replace(compiled, po_path.with_suffix(".mo"))
+
+
+def worker_redis_url() -> str | None:
+    """The test Redis database, numbered up by this worker's number under pytest -n."""
+    if not REDIS_URL or not WORKER:
+        return REDIS_URL
+    url = make_url(REDIS_URL)
+    return str(url.set(database=str(int(url.database or 0) + int(WORKER[2:]))))
+
+
+def _worker_postgres_url() -> str:
+    """The test database, or this worker's own beside it (made when missing)."""
+    if not WORKER:
+        return POSTGRES_URL
+    url = make_url(POSTGRES_URL)
+    name = f"{url.database}_{WORKER}"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                 {"name": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -53,13 +83,14 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_schema() -> str:
-    engine = create_engine(POSTGRES_URL)
+    url = _worker_postgres_url()
+    engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    upgrade_schema(POSTGRES_URL)
-    return POSTGRES_URL
+    upgrade_schema(url)
+    return url
 
 
 def _empty_postgres(url: str) -> None:

@@ -105,3 +105,11 @@ def test_a_backup_is_a_consistent_copy_that_reveals_nothing(app, runner, child, 
     with sqlite3.connect(copy) as connection:
         assert connection.execute("SELECT count(*) FROM submission").fetchone() == (1,)
     assert runner.invoke(args=["backup", str(copy)]).exit_code != 0  # never overwrites
+
+
+def test_the_demo_prints_addresses_for_the_port_the_server_will_use(runner, monkeypatch):
+    monkeypatch.setenv("FLASK_RUN_PORT", "8123")
+    output = runner.invoke(args=["demo"]).output
+    assert "http://127.0.0.1:8123/i/" in output
+    assert "http://127.0.0.1:8123/staff/sign-in" in output
+    assert ":5000" not in output

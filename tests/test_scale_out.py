@@ -11,16 +11,17 @@ import socket
 import pytest
 import redis
 
-from .conftest import NO_REDIS, REDIS_URL, make_app
+from .conftest import NO_REDIS, make_app, worker_redis_url
 from .people import Child
 
 
 @pytest.fixture
 def redis_url() -> str:
-    if not REDIS_URL:
+    url = worker_redis_url()
+    if not url:
         pytest.skip(NO_REDIS)
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    return REDIS_URL
+    redis.Redis.from_url(url).flushdb()
+    return url
 
 
 @pytest.fixture

@@ -153,12 +153,16 @@ def demo(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result))
         return
+    base = server_address()
     click.echo(f"Demo data loaded: {DEMO_ORGANISATION}, conference CP-DEMO-0001 on "
                f"{starts_at:%A %d %B %Y at %H:%M} ({settings().timezone}).\n")
+    click.echo(f"These addresses are for a server at {base}: to run it elsewhere, set "
+               "FLASK_RUN_PORT (and FLASK_RUN_HOST) before both commands, e.g. "
+               "FLASK_RUN_PORT=8080.\n")
     click.echo("Children: open one of these invites (or type the code on the start page):")
     for item in result["invites"]:
-        click.echo(f"  code {item['code']}   link http://127.0.0.1:5000{item['url']}")
-    click.echo("\nStaff sign in at http://127.0.0.1:5000/staff/sign-in with a password and "
+        click.echo(f"  code {item['code']}   link {base}{item['url']}")
+    click.echo(f"\nStaff sign in at {base}/staff/sign-in with a password and "
                "an authenticator code made from the secret (add the secret to an "
                f"authenticator app, or run: {sys.executable} -c \"import pyotp; "
                "print(pyotp.TOTP('SECRET').now())\").")
@@ -170,6 +174,16 @@ def demo(as_json: bool) -> None:
             click.echo(f"    key passphrase: {person['passphrase']}")
     click.echo(f"\nOrganisation recovery key (demo only; keep real ones offline):\n"
                f"  {recovery_text}")
+
+
+def server_address() -> str:
+    """Where the server will be: VOICEAPP_PUBLIC_URL, else where `flask run` will listen
+    (FLASK_RUN_HOST and FLASK_RUN_PORT, as `flask run` itself reads them)."""
+    if settings().public_url:
+        return settings().public_url.rstrip("/")
+    host = os.environ.get("FLASK_RUN_HOST", "127.0.0.1")
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:" \
+           f"{os.environ.get('FLASK_RUN_PORT', '5000')}"
 
 
 @click.command("create-user")
@@ -195,7 +209,7 @@ def create_user(role: str, email: str, name: str, organisation: str | None) -> N
         tx.add(user)
         tx.flush()
         token = auth.create_staff_invite(tx, user)
-    base = settings().public_url or "http://127.0.0.1:5000"
+    base = server_address()
     click.echo(f"{name} ({role}) can set up their account once, within 7 days, at:\n"
                f"{base}/staff/welcome/{token}")
 

@@ -8,7 +8,9 @@ from wtforms import (
     TextAreaField, TimeField, URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    URL, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp,
+)
 
 from ..fields import Form, MultiCheckboxField
 from ..models import ConferenceKind, Role
@@ -78,12 +80,14 @@ class SettingsForm(Form):
     languages = MultiCheckboxField(_l("Languages offered to children, besides English"))
     retention_days_after_recorded = IntegerField(
         _l("Delete submissions this many days after they are recorded in the minutes"),
-        validators=[DataRequired(), NumberRange(min=1, max=90, message=_l(
-            "Days after the minutes must be between 1 and 90"))])
+        validators=[InputRequired(message=_l("Enter a number of days from 1 to 90")),
+                    NumberRange(min=1, max=90, message=_l(
+                        "Days after the minutes must be between 1 and 90"))])
     retention_days_after_meeting = IntegerField(
         _l("Delete everything at the latest this many days after the meeting"),
-        validators=[DataRequired(), NumberRange(min=1, max=90, message=_l(
-            "Days after the meeting must be between 1 and 90"))])
+        validators=[InputRequired(message=_l("Enter a number of days from 1 to 90")),
+                    NumberRange(min=1, max=90, message=_l(
+                        "Days after the meeting must be between 1 and 90"))])
 
 
 class ServiceForm(Form):

@@ -21,7 +21,7 @@ from ..attachments import check_files, play_for_reader
 from ..auth import staff_required
 from ..db import db, utcnow, writing
 from ..keyring import unlocked_required
-from ..models import Attachment, Author, Conference, Role, Submission, User
+from ..models import Attachment, AuditEvent, Author, Conference, Role, Submission, User
 from ..submissions import read_for
 from .forms import OWN_WORDS, MarkReadForm
 
@@ -71,7 +71,8 @@ def _submissions(conference: Conference, sealed: bool = False,
 @bp.get("/")
 @staff_required(Role.CHAIR)
 def inbox(user: User):
-    unread = Submission.read_at.is_(None)
+    # A conference with nothing sent joins one empty row: it is neither new nor read.
+    unread = Submission.id.is_not(None) & Submission.read_at.is_(None)
     counts = (
         select(Conference,
                func.count(Submission.id).label("total"),
@@ -180,6 +181,20 @@ def attachment(user: User, keys: dict[str, bytes], attachment_id: uuid.UUID):
         return play_for_reader(db, user, keys, submission, found)
 
 
+def _record(user: User, conference: Conference, readings: list):
+    """The printable record: each child's views in the order they were sent, and for each
+    voice note when this chair listened to it (paper cannot play one)."""
+    listened = dict(db.execute(
+        select(AuditEvent.subject, func.min(AuditEvent.at))
+        .where(AuditEvent.action == "attachment.opened",
+               AuditEvent.actor == audit.actor_for(user))
+        .group_by(AuditEvent.subject)).all())
+    return render_template("chair/print.html", conference=conference, readings=readings,
+                           printed_at=utcnow(),
+                           listened={subject.split(":", 1)[1]: at
+                                     for subject, at in listened.items()})
+
+
 @bp.get("/submissions/<uuid:submission_id>/print")
 @staff_required(Role.CHAIR)
 @unlocked_required
@@ -187,8 +202,7 @@ def print_submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUI
     submission = _own_submission(user, submission_id)
     with writing():
         readings = [read_for(db, user, keys, submission, action="submission.printed")]
-    return render_template("chair/print.html", conference=submission.conference,
-                           readings=readings, printed_at=utcnow())
+    return _record(user, submission.conference, readings)
 
 
 @bp.get("/conferences/<int:conference_id>/print")
@@ -200,5 +214,4 @@ def print_conference(user: User, keys: dict[str, bytes], conference_id: int):
     with writing():
         readings = [read_for(db, user, keys, s, action="submission.printed")
                     for s in submissions]
-    return render_template("chair/print.html", conference=conference, readings=readings,
-                           printed_at=utcnow())
+    return _record(user, conference, readings)
