@@ -152,8 +152,8 @@ def receive(tx: Session, upload: FileStorage, expected: str, draft_id: uuid.UUID
         raise UploadProblem(_("That file is too big. Files can be up to %(mb)s MB.",
                               mb=limits.max_file_bytes // (1024 * 1024)))
     if already_stored + spool.size > limits.max_draft_attachment_bytes:
-        raise UploadProblem(_("You have added as many files as we can keep. Remove one "
-                              "to add another."))
+        raise UploadProblem(_("You have added all the files we can keep. Take one out to "
+                              "add a new one."))
     spool.seek(0)
     container = media.sniff(spool.read(64))
     try:
@@ -162,7 +162,7 @@ def receive(tx: Session, upload: FileStorage, expected: str, draft_id: uuid.UUID
                 raise media.MediaProblem(media.NOT_AUDIO)
             seconds = media.audio_seconds(container, spool)
             if seconds > limits.max_audio_seconds + 1:
-                raise UploadProblem(_("That recording is longer than %(minutes)s minutes. "
+                raise UploadProblem(_("That voice note is more than %(minutes)s minutes long. "
                                       "Please record a shorter one.",
                                       minutes=limits.max_audio_seconds // 60))
             kind, pieces = media.AUDIO_KINDS[container], spool.pieces()

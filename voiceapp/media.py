@@ -60,11 +60,10 @@ IMAGE_KINDS = {
 }
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}
 
-NOT_AUDIO = _l("That file is not a voice note we can play. Try recording again, or choose a "
-               "different file.")
-NOT_IMAGE = _l("That file is not a photo we can open. Try taking the photo again.")
-TOO_MANY_PIXELS = _l("That photo is too big for us to open. Try taking it again with a "
-                     "lower camera setting.")
+NOT_AUDIO = _l("That file is not a voice note we can play. Try to record it again. Or choose "
+               "another file.")
+NOT_IMAGE = _l("That file is not a photo we can open. Please take the photo again.")
+TOO_MANY_PIXELS = _l("That photo is too big for us to open. Please send a smaller one.")
 BROKEN = _l("That file seems to be broken or only partly sent. Please try again.")
 
 

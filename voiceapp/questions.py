@@ -27,10 +27,9 @@ HOUSE_QUESTIONS_ABOUT = {
     "hopes": _l("What would the child like to happen?"),
 }
 HOUSE_HINTS = {
-    "going_well": _l("Think about anything that makes you happy or is going well. "
+    "going_well": _l("Think about what makes you happy, or what is going well. "
                      "You can skip this."),
-    "worries": _l("You can tell us about anything that worries you, big or small. "
-                  "You can skip this."),
+    "worries": _l("Tell us what worries you. It can be big or small. You can skip this."),
     "hopes": _l("What would make things better for you? You can skip this."),
 }
 HOUSE_EMOJI = {"going_well": "🌞", "worries": "🌧️", "hopes": "🌈"}

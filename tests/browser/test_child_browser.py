@@ -107,7 +107,7 @@ def test_a_child_walks_the_whole_journey_by_touch(page: Page, live_app, live_dem
     check(page, "sent")
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
 
-    page.get_by_role("link", name="What does “Leave this page quickly” do?").click()
+    page.get_by_role("link", name="What does the quick exit button do?").click()
     check(page, "about-leaving")
 
 
