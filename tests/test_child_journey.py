@@ -248,8 +248,20 @@ def test_oversized_text_is_refused_kindly_and_loses_nothing(child):
     assert page.status_code == 400
     assert "That is more than 5,000 characters" in child.sees
     assert too_long in page.get_data(as_text=True)  # still in the box, to shorten
+    assert "maxlength" not in page.get_data(as_text=True)  # never cut off silently
     child.opens("/check")
     assert "my first answer" in child.sees
+
+
+def test_a_long_name_is_refused_kindly_and_kept_whole(child):
+    child.opens_invite()
+    child.starts()
+    name = "N" * 150
+    page = child.answers("/help", helper="someone_else", someone_name=name)
+    assert page.request.path == "/help"
+    assert "That is too long. Use up to 100 characters." in child.sees
+    assert f'value="{name}"' in page.get_data(as_text=True)
+    assert "maxlength" not in page.get_data(as_text=True)
 
 
 def test_a_huge_request_gets_the_too_big_page_and_keeps_the_draft(app, child):

@@ -88,7 +88,7 @@ def test_a_child_walks_the_whole_journey_by_touch(page: Page, live_app, live_dem
     page.get_by_role("button", name="Continue").click()
 
     check(page, "sharing")
-    page.get_by_role("group", name="Can Children's Rights Officer see what you said too?") \
+    page.get_by_role("radiogroup", name="Can Children's Rights Officer see what you said too?") \
         .get_by_label("Yes").check()
     page.get_by_label("Ask me first").check()
     page.get_by_role("button", name="Continue").click()
