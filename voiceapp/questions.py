@@ -184,9 +184,9 @@ def summary_rows(answers: dict, services: dict[int, str], about_child: bool = Fa
             text = not_answered
         rows.append(Row(house, str(questions[house]), text, chips, attachments))
     score = answers.get("safety")
-    face = SCALE_FACES[score] if isinstance(score, int) else ""
+    face = ""
     if isinstance(score, int):
-        safety = f"{score} / 10"
+        face, safety = SCALE_FACES[score], f"{score} / 10"
     elif score == SCALE_DECLINED:
         safety = str(_l("I don't want to say"))
     else:
