@@ -46,8 +46,8 @@ def test_the_start_page_asks_for_a_code_in_plain_words(client):
 def test_an_invite_link_opens_the_welcome_page(child):
     page = child.opens_invite()
     assert page.request.path == "/welcome"
-    assert "If you tell us someone is hurting you, the chair will need to make sure you are " \
-           "safe." in child.sees
+    assert "If you tell us someone is hurting you, the chair must make sure you are safe." \
+        in child.sees
     assert "The chair will read what you send here." in child.sees
 
 
@@ -133,7 +133,7 @@ def test_an_expired_code_says_the_meeting_has_started(app, child):
         starts_at=utcnow() - timedelta(minutes=1))))
     page = child.opens_invite()
     assert page.status_code == 410
-    assert "The meeting has already started" in child.sees
+    assert "The meeting has started" in child.sees
 
 
 def test_opening_an_invite_is_recorded_for_the_coordinator(app, child):
@@ -258,8 +258,20 @@ def test_oversized_text_is_refused_kindly_and_loses_nothing(child):
     assert page.status_code == 400
     assert "That is more than 5,000 characters" in child.sees
     assert too_long in page.get_data(as_text=True)  # still in the box, to shorten
+    assert "maxlength" not in page.get_data(as_text=True)  # never cut off silently
     child.opens("/check")
     assert "my first answer" in child.sees
+
+
+def test_a_long_name_is_refused_kindly_and_kept_whole(child):
+    child.opens_invite()
+    child.starts()
+    name = "N" * 150
+    page = child.answers("/help", helper="someone_else", someone_name=name)
+    assert page.request.path == "/help"
+    assert "That is too long. Use up to 100 characters." in child.sees
+    assert f'value="{name}"' in page.get_data(as_text=True)
+    assert "maxlength" not in page.get_data(as_text=True)
 
 
 def test_a_huge_request_gets_the_too_big_page_and_keeps_the_draft(app, child):
@@ -395,7 +407,7 @@ def test_sending_after_the_meeting_started_is_refused_kindly(app, child):
         starts_at=utcnow() - timedelta(seconds=1))))
     response = child.client.post("/send", data={"csrf_token": csrf, "token": token})
     assert response.status_code == 410
-    assert "The meeting has already started" in visible_text(response)
+    assert "The meeting has started" in visible_text(response)
     assert count(app, Submission) == 0
 
 
@@ -459,7 +471,7 @@ def test_leaving_quickly_ends_the_session_and_deletes_the_draft(app, child):
 
 def test_the_exit_page_explains_what_it_cannot_hide(client, demo):
     text = visible_text(client.get("/leaving-quickly"))
-    assert "It cannot clear your browser's history" in text
+    assert "It cannot clear the list of websites you have been to" in text
     assert "Shift key three times" in text
 
 

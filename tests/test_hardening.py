@@ -264,7 +264,7 @@ def test_someone_else_holding_the_code_is_not_shown_the_sent_page(app, child):
 def test_a_link_to_another_invite_asks_even_with_nothing_unsent(app, child, another_child):
     child.opens_invite()
     child.opens_invite(another_child.code)
-    assert "You opened a different code" in child.sees
+    assert "You opened a new code" in child.sees
     child.opens("/welcome")
     assert child.page.status_code == 200
     child.posts("/", {"code": another_child.code, "switch": "1"})

@@ -162,11 +162,11 @@ class UploadProblem(ValueError):
 
 
 WORDS = {
-    media.NOT_AUDIO: _l("That file is not a voice note we can play. Try recording again, or "
-                        "choose a different file."),
-    media.NOT_IMAGE: _l("That file is not a photo we can open. Try taking the photo again."),
-    media.TOO_MANY_PIXELS: _l("That photo is too big for us to open. Try taking it again "
-                              "with a lower camera setting."),
+    media.NOT_AUDIO: _l("That file is not a voice note we can play. Try to record it again. "
+                        "Or choose another file."),
+    media.NOT_IMAGE: _l("That file is not a photo we can open. Please take the photo again."),
+    media.TOO_MANY_PIXELS: _l("That photo is too big for us to open. Please send a smaller "
+                              "one."),
     media.BROKEN: _l("That file seems to be broken or only partly sent. Please try again."),
     media.TOO_HARD: _l("We could not check that file. Please try a different one."),
 }
@@ -204,14 +204,14 @@ def check(upload: FileStorage, expected: str, already_stored: int) -> Checked:
         raise UploadProblem(_("That file is too big. Files can be up to %(mb)s MB.",
                               mb=limits.max_file_bytes // (1024 * 1024)))
     if already_stored + spool.size > limits.max_draft_attachment_bytes:
-        raise UploadProblem(_("You have added as many files as we can keep. Remove one "
-                              "to add another."))
+        raise UploadProblem(_("You have added all the files we can keep. Take one out to "
+                              "add a new one."))
     try:
         found = media.inspect(expected, spool.pieces())
     except media.MediaProblem as problem:
         raise UploadProblem(str(WORDS[problem.code])) from None
     if found.seconds is not None and found.seconds > limits.max_audio_seconds + 1:
-        raise UploadProblem(_("That recording is longer than %(minutes)s minutes. Please "
+        raise UploadProblem(_("That voice note is more than %(minutes)s minutes long. Please "
                               "record a shorter one.", minutes=limits.max_audio_seconds // 60))
     return Checked(spool, found)
 
@@ -306,9 +306,8 @@ def playback(attachment: Attachment, meta: dict, download: bool = False) -> Resp
 
 
 ALTERED_TITLE = _l("This file has been altered")
-ALTERED_MESSAGE = _l("Part of this file was changed or removed after it was sent, so "
-                     "voiceapp will not play it. This has been recorded. Tell your "
-                     "coordinator.")
+ALTERED_MESSAGE = _l("Someone changed part of this file after it was sent. We will not play "
+                     "it. We have made a note of this. Tell your coordinator.")
 
 
 def intact(attachment: Attachment, meta: dict) -> bool:

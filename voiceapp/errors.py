@@ -79,8 +79,8 @@ def _http_error(error: HTTPException):
 
 def _csrf_error(_error: CSRFError):
     return render_error(400, _l("This page timed out"),
-                        _l("For your safety, pages stop working after a while. Go back, "
-                           "reload the page and try again."))
+                        _l("Pages stop after a while, to keep you safe. Go back, reload "
+                           "the page and try again."))
 
 
 def _throttled(error: Throttled):

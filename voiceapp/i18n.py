@@ -94,6 +94,11 @@ def text_direction(code: str | None = None) -> str:
     return "rtl" if code in RIGHT_TO_LEFT else "ltr"
 
 
+def list_separator(code: str | None = None) -> str:
+    """What goes between the items of a list: the Arabic comma in right-to-left scripts."""
+    return "، " if text_direction(code) == "rtl" else ", "
+
+
 def init_app(app: Flask, default_locale: str, timezone: str) -> None:
     app.config.update(BABEL_DEFAULT_LOCALE=default_locale, BABEL_DEFAULT_TIMEZONE=timezone,
                       BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS))
@@ -101,4 +106,5 @@ def init_app(app: Flask, default_locale: str, timezone: str) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(current_locale=current_locale, html_lang=html_lang,
                                  text_direction=text_direction,
+                                 list_separator=list_separator,
                                  language_name=language_name, offered_locales=offered_locales)

@@ -8,6 +8,7 @@ of harm, and every one may be left empty.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 
@@ -27,10 +28,9 @@ HOUSE_QUESTIONS_ABOUT = {
     "hopes": _l("What would the child like to happen?"),
 }
 HOUSE_HINTS = {
-    "going_well": _l("Think about anything that makes you happy or is going well. "
+    "going_well": _l("Think about what makes you happy, or what is going well. "
                      "You can skip this."),
-    "worries": _l("You can tell us about anything that worries you, big or small. "
-                  "You can skip this."),
+    "worries": _l("Tell us what worries you. It can be big or small. You can skip this."),
     "hopes": _l("What would make things better for you? You can skip this."),
 }
 HOUSE_EMOJI = {"going_well": "🌞", "worries": "🌧️", "hopes": "🌈"}
@@ -133,16 +133,25 @@ def empty_answers() -> dict:
     }
 
 
+class Chip(NamedTuple):
+    """A picked picture or face: its emoji (decoration, never read out) and its words."""
+
+    emoji: str
+    words: str
+
+
 @dataclass
 class Row:
-    """One answer, ready to show: the question, the answer's words, and extras."""
+    """One answer, ready to show: the question, the answer's words, and extras. ``face`` is
+    an emoji shown before the words (decoration, never read out)."""
 
     key: str
     question: str
     text: str = ""
-    chips: list[str] = field(default_factory=list)
+    chips: list[Chip] = field(default_factory=list)
     attachments: list[dict] = field(default_factory=list)
     urgent: bool = False
+    face: str = ""
 
 
 # The other questions, as asked of the child and as an advocate answers them about the child.
@@ -180,23 +189,24 @@ def summary_rows(answers: dict, services: dict[int, str], about_child: bool = Fa
     rows = []
     for house in HOUSES:
         given = answers.get(house) or {}
-        chips = [f"{emoji_of(FEELINGS, v)} {label_of(FEELINGS, v)}"
+        chips = [Chip(emoji_of(FEELINGS, v), label_of(FEELINGS, v))
                  for v in given.get("feelings", [])]
-        chips += [f"{emoji_of(TOPICS, v)} {label_of(TOPICS, v)}" for v in given.get("topics", [])]
+        chips += [Chip(emoji_of(TOPICS, v), label_of(TOPICS, v)) for v in given.get("topics", [])]
         attachments = given.get("attachments", [])
         text = given.get("text", "")
         if not (text or chips or attachments):
             text = not_answered
         rows.append(Row(house, str(questions[house]), text, chips, attachments))
     score = answers.get("safety")
+    face = ""
     if isinstance(score, int):
-        safety = f"{SCALE_FACES[score]} {score} / 10"
+        face, safety = SCALE_FACES[score], f"{score} / 10"
     elif score == SCALE_DECLINED:
         safety = str(_l("I don't want to say"))
     else:
         safety = not_answered
     rows.append(Row("safety", asked("safety"), safety,
-                    urgent=isinstance(score, int) and score <= LOW_SCORE))
+                    urgent=isinstance(score, int) and score <= LOW_SCORE, face=face))
     if not about_child:
         helper = answers.get("helper")
         if helper == "service":

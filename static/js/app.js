@@ -29,8 +29,26 @@
     });
   }
 
-  /* Live count for long answers: visible at once, announced after a pause. */
-  Array.prototype.forEach.call(doc.querySelectorAll("textarea[data-limit]"), function (area) {
+  /* Error summary: it has focus when the page opens. A link goes to its field with the
+     field's question (label or legend) in view above it, not only the box or the first
+     answer; on a screen too short for both, the box or answer comes first. */
+  var summary = doc.querySelector(".error-summary");
+  if (summary) {
+    summary.focus();  /* autofocus does this without JavaScript, but not always before load */
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var field = link && doc.getElementById(link.getAttribute("href").slice(1));
+      if (!field) { return; }
+      event.preventDefault();
+      (field.closest(".field") || field).scrollIntoView();
+      var shown = field.getBoundingClientRect();
+      if (shown.bottom > window.innerHeight) { field.scrollIntoView({ block: "end" }); }
+      field.focus({ preventScroll: true });
+    });
+  }
+
+  /* Live count for answers with a limit: visible at once, announced after a pause. */
+  Array.prototype.forEach.call(doc.querySelectorAll("[data-limit]"), function (area) {
     var limit = parseInt(area.getAttribute("data-limit"), 10);
     var shown = doc.getElementById(area.id + "-count");
     var spoken = doc.getElementById(area.id + "-count-live");

@@ -88,7 +88,7 @@ def test_a_child_walks_the_whole_journey_by_touch(page: Page, live_app, live_dem
     page.get_by_role("button", name="Continue").click()
 
     check(page, "sharing")
-    page.get_by_role("group", name="Can Children's Rights Officer see what you said too?") \
+    page.get_by_role("radiogroup", name="Can Children's Rights Officer see what you said too?") \
         .get_by_label("Yes").check()
     page.get_by_label("Ask me first").check()
     page.get_by_role("button", name="Continue").click()
@@ -107,7 +107,7 @@ def test_a_child_walks_the_whole_journey_by_touch(page: Page, live_app, live_dem
     check(page, "sent")
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
 
-    page.get_by_role("link", name="What does “Leave this page quickly” do?").click()
+    page.get_by_role("link", name="What does the quick exit button do?").click()
     check(page, "about-leaving")
 
 

@@ -54,7 +54,7 @@ def child_sends(page: Page, url: str, code: str, worries: str, helper: str | Non
         page.get_by_role("button", name="Continue").click()
     page.goto(url + "/sharing")
     if share:
-        page.get_by_role("group", name="Can Children's Rights Officer see what you said too?") \
+        page.get_by_role("radiogroup", name="Can Children's Rights Officer see what you said too?") \
             .get_by_role("radio", name=share, exact=True).check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Send").click()

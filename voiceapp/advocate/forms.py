@@ -12,7 +12,7 @@ from ..questions import (
     ASKED, ATTEND, GATHERED, HOUSE_QUESTIONS_ABOUT, SCALE_DECLINED, SHARE_PARENTS, TEXT_LIMIT,
 )
 
-TOO_LONG = _l("Use %(n)s characters or fewer.", n=f"{TEXT_LIMIT:,}")
+TOO_LONG = _l("Use %(n)s characters or fewer.", n="{:,}".format(TEXT_LIMIT))
 
 
 def _words(label) -> TextAreaField:

@@ -37,7 +37,7 @@ class HouseForm(Form):
     text = TextAreaField(_l("Write it here"), validators=[Length(
         max=TEXT_LIMIT, message=_l("That is more than %(n)s characters. Please make it a "
                                    "bit shorter, or record a voice note instead.",
-                                   n=f"{TEXT_LIMIT:,}"))])
+                                   n="{:,}".format(TEXT_LIMIT)))])
 
 
     voice = FileField(_l("Add a voice note"))
@@ -54,7 +54,7 @@ class HelperForm(Form):
     helper = RadioField(_l("Who do you want to help you tell the meeting?"),
                         validate_choice=False, validators=[Optional()])
     someone_name = StringField(_l("Their name (if you want to tell us)"), validators=[
-        Length(max=NAME_LIMIT, message=_l("Please use %(n)s characters or fewer.",
+        Length(max=NAME_LIMIT, message=_l("That is too long. Use up to %(n)s characters.",
                                           n=NAME_LIMIT))])
 
     def offer(self, services) -> None:

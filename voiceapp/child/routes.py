@@ -34,7 +34,7 @@ from ..models import (
     User,
 )
 from ..questions import (
-    ATTEND, FEELINGS, HELPER_EMOJI, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, HOUSES,
+    ATTEND, FEELINGS, HELPER_EMOJI, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, HOUSES, NAME_LIMIT,
     SCALE_DECLINED, SCALE_FACES, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS,
     advocate_question, emoji_map, service_question, summary_rows,
 )
@@ -65,6 +65,7 @@ def _question_words() -> dict:
         "questions": HOUSE_QUESTIONS,
         "hints": HOUSE_HINTS,
         "limit": TEXT_LIMIT,
+        "name_limit": NAME_LIMIT,
         "max_seconds": settings().max_audio_seconds,
         "max_bytes": settings().max_file_bytes,
     }
