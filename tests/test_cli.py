@@ -13,7 +13,7 @@ from voiceapp.models import Invite, Organisation, RecipientKey, User
 def test_demo_json_prints_exactly_one_object_with_every_sign_in(runner):
     result = runner.invoke(args=["demo", "--json"])
     assert result.exit_code == 0
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert set(data) == {"invites", "chair", "advocate", "coordinator", "recovery_fingerprint"}
     assert len(data["invites"]) == 2
     for invite in data["invites"]:
@@ -45,8 +45,8 @@ def test_demo_without_json_is_for_a_person(runner):
 
 
 def test_demo_can_run_again(app, runner):
-    first = json.loads(runner.invoke(args=["demo", "--json"]).output)
-    second = json.loads(runner.invoke(args=["demo", "--json"]).output)
+    first = json.loads(runner.invoke(args=["demo", "--json"]).stdout)
+    second = json.loads(runner.invoke(args=["demo", "--json"]).stdout)
     assert first["chair"]["password"] != second["chair"]["password"]
     with app.app_context():
         from voiceapp.db import db

@@ -26,7 +26,7 @@ from .test_attachments import VOICE, sent_attachment_url, started
 def test_forms_work_over_https_with_secure_cookies_and_no_referer(database_url, tmp_path):
     """Referrer-Policy: no-referrer means browsers send no Referer: CSRF must not need one."""
     app = make_app(database_url, tmp_path / "https", secure_cookies=True)
-    demo = json.loads(app.test_cli_runner().invoke(args=["demo", "--json"]).output)
+    demo = json.loads(app.test_cli_runner().invoke(args=["demo", "--json"]).stdout)
     client = app.test_client()
     https = "https://views.example.org"
     page = client.get("/", base_url=https)

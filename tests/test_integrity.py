@@ -101,7 +101,7 @@ def test_a_pinned_recovery_key_that_does_not_match_is_not_sealed_to(database_url
     app = make_app(database_url, tmp_path / "pinned",
                    recovery_key_fingerprint="0000 " * 16)
     import json
-    demo = json.loads(app.test_cli_runner().invoke(args=["demo", "--json"]).output)
+    demo = json.loads(app.test_cli_runner().invoke(args=["demo", "--json"]).stdout)
     child = Child(app.test_client(), demo["invites"][0]["code"])
     child.tells(worries="pinned elsewhere")
     child.sends()

@@ -48,7 +48,7 @@ def test_guessing_limits_are_shared_between_servers(two_servers):
 def test_a_child_can_move_between_servers_mid_journey(two_servers):
     first, second = two_servers
     import json
-    demo = json.loads(first.test_cli_runner().invoke(args=["demo", "--json"]).output)
+    demo = json.loads(first.test_cli_runner().invoke(args=["demo", "--json"]).stdout)
     child = Child(first.test_client(), demo["invites"][0]["code"])
     child.tells(worries="started on server one")
     cookie = child.client.get_cookie("voiceapp").value

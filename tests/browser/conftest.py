@@ -80,7 +80,7 @@ def live_app(tmp_path, sqlite_template):
 def live_demo(live_app) -> dict:
     result = live_app.app.test_cli_runner().invoke(args=["demo", "--json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 class Checker:
