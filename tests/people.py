@@ -20,6 +20,7 @@ def visible_text(response) -> str:
     """The words a person would read on the page (tags stripped, spaces squeezed)."""
     body = response.get_data(as_text=True)
     body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(r"</?bdi[^>]*>", "", body)  # isolates a name inside a sentence: no space
     return " ".join(html.unescape(_TAGS.sub(" ", body)).split())
 
 
@@ -71,7 +72,7 @@ class Child(Person):
         return self.fills_in(path, fields, follow)
 
     def adds_file(self, path: str, field: str, data: bytes, filename: str, mimetype: str,
-                  **fields):
+                  follow: bool = True, **fields):
         """Choose a file on a question page (as a phone's file picker would) and continue."""
         import io
 
@@ -79,7 +80,7 @@ class Child(Person):
         form = {"csrf_token": self.csrf_token(), **fields,
                 field: (io.BytesIO(data), filename, mimetype)}
         self.page = self.client.post(path, data=form, content_type="multipart/form-data",
-                                     follow_redirects=True)
+                                     follow_redirects=follow)
         return self.page
 
     def leaves_quickly(self, **headers):

@@ -6,13 +6,15 @@ import re
 from datetime import timedelta
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from voiceapp.db import utcnow
 from voiceapp.models import Conference, Invite, Organisation, Submission, User
 
-from .evidence import audit_actions
+from .evidence import audit_actions, change_as_voiceapp
 from .people import Child, visible_text
+from .test_i18n import _translation
 
 PHRASE = "coordinators-must-never-see-this-2718"
 
@@ -172,26 +174,14 @@ def test_unsafe_settings_are_refused(coordinator, field, value, problem):
     assert problem in coordinator.sees.lower() or problem in coordinator.sees
 
 
-def test_advocacy_services_can_be_added_and_children_see_them(app, coordinator, child):
-    coordinator.signs_in()
-    coordinator.fills_in("/admin/services/new", {
-        "name": "Riverside Young People's Advocacy",
-        "description": "Someone on your side who helps you speak up.",
-        "contact": "advocacy@example.org", "active": "y"})
-    child.opens_invite()
-    child.starts()
-    child.opens("/help")
-    assert "Riverside Young People's Advocacy" in child.sees
-    assert "Someone on your side who helps you speak up." in child.sees
-
-
 def test_numbers_are_counts_only(app, coordinator, child):
     child.tells(worries=PHRASE)
     child.sends()
     coordinator.signs_in()
     page = coordinator.opens("/admin/numbers")
     assert PHRASE not in page.get_data(as_text=True)
-    row = re.search(r"<th scope=\"row\">[^<]+</th>\s*<td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>",
+    row = re.search(r"<th scope=\"row\">[^<]+</th>\s*<td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>"
+                    r"<td[^>]*>(\d+)</td>",
                     page.get_data(as_text=True))
     invites, opened, sent = map(int, row.groups())
     assert (invites, opened, sent) == (2, 1, 1)
@@ -261,3 +251,46 @@ def test_a_coordinator_only_sees_their_organisation(app, coordinator):
     assert "FAR-1" not in visible_text(coordinator.opens("/admin/"))
     assert coordinator.client.get(f"/admin/conferences/{far_id}").status_code == 404
     assert coordinator.client.get(f"/admin/staff/{chair.id}/disable").status_code == 404
+
+
+def _card(coordinator, query: str = "") -> str:
+    coordinator.signs_in()
+    return coordinator.opens(f"/admin/invites/1/card{query}").get_data(as_text=True)
+
+
+def _card_languages(page: str) -> list[str]:
+    card = page[page.index('<section class="panel card"'):page.index("</section>")]
+    return re.findall(r'<span class="card-language" lang="([^"]+)"', card)
+
+
+def test_the_invite_card_is_welsh_first_then_english_where_welsh_is_offered(coordinator):
+    page = _card(coordinator)
+    assert _card_languages(page) == ["cy", "en-GB"]
+    assert str(escape(_translation("cy", "Tell us what you think"))) in page
+    welsh = page.index('<p lang="cy" dir="ltr">')
+    english = page.index('<p lang="en-GB" dir="ltr">')
+    assert welsh < english
+    assert page.count('class="code-display"') == 1 and page.count("<svg") == 1
+
+
+def test_the_invite_card_can_be_printed_in_english_and_arabic(coordinator):
+    page = _card(coordinator, "?languages=ar&languages=en_GB")
+    assert _card_languages(page) == ["en-GB", "ar"]
+    assert '<p lang="ar" dir="rtl">' in page
+    assert "Keep this card somewhere private." in page
+
+
+def test_the_invite_card_in_english_only_where_welsh_is_not_offered(app, coordinator):
+    from voiceapp.i18n import forget_offered_locales
+    change_as_voiceapp(app, Organisation, Organisation.id == 1, languages="ar")
+    with app.app_context():
+        forget_offered_locales()
+    page = _card(coordinator)
+    assert _card_languages(page) == ["en-GB"]
+    assert 'lang="cy"' not in page[page.index('<section class="panel card"'):]
+
+
+def test_the_invite_card_ignores_a_language_that_is_not_offered(coordinator):
+    page = _card(coordinator, "?languages=fr&languages=<script>")
+    assert _card_languages(page) == ["cy", "en-GB"]
+    assert "<script>" not in page

@@ -90,7 +90,7 @@ def app_with(database_url, tmp_path, **overrides):
     import json
 
     app = make_app(database_url, tmp_path / "other", **overrides)
-    demo = json.loads(app.test_cli_runner().invoke(args=["demo", "--json"]).output)
+    demo = json.loads(app.test_cli_runner().invoke(args=["demo", "--json"]).stdout)
     return app, demo, Child(app.test_client(), demo["invites"][0]["code"])
 
 
@@ -124,6 +124,20 @@ def test_the_child_can_listen_back_and_remove_without_losing_words(app, child):
     assert "typed since" in child.page.get_data(as_text=True)
     assert count(app, Attachment) == 0 and count(app, AttachmentChunk) == 0
     assert child.client.get(own).status_code == 404
+
+
+def test_after_keeping_a_voice_note_the_next_question_does_not_open_scrolled_down(child):
+    """Keeping a file comes back to the file list (``#attachments``); the page's form must
+    then post to its own address without that part, or a browser carries it through the
+    redirect and the next question opens at its bottom, below the question."""
+    started(child).adds_file("/worries", "voice", VOICE, "voice.webm", "audio/webm",
+                             keep="voice", follow=False)
+    assert child.page.headers["Location"].endswith("/worries#attachments")
+    page = child.opens("/worries").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="([^"]*)" id="page-form"', page)
+    assert form is not None and form.group(1) == "/worries"
+    page = child.opens("/worries?change=1&lang=ar").get_data(as_text=True)
+    assert 'action="/worries?change=1" id="page-form"' in page  # no language to override
 
 
 def test_a_voice_note_longer_than_three_minutes_is_refused_kindly(app, child):

@@ -72,7 +72,7 @@ def test_marking_as_read_shows_the_child_a_receipt(app, chair, child):
     chair.marks_read(submission)
     assert "Read" in chair.sees
     child.opens("/welcome")
-    assert "The chair has read what you sent." in child.sees
+    assert "The chair has read it." in child.sees
     assert "submission.marked-read" in audit_actions(app)
 
 

@@ -1,4 +1,5 @@
-"""Languages: every shipped catalogue is complete, pages render in Welsh, Arabic runs right to left."""
+"""Languages: every shipped catalogue is complete, pages render in Welsh, Arabic runs right to left.
+"""
 
 from __future__ import annotations
 
@@ -120,3 +121,63 @@ def test_a_language_the_organisation_does_not_offer_is_not_used(app, client, dem
 def test_the_language_list_names_each_language_in_itself(client, demo):
     text = visible_text(client.get("/"))
     assert "Cymraeg" in text and "العربية" in text and "English" in text
+
+
+# --------------------------------------------------------------------------- every page
+
+def _question_page(child, path: str = "/worries"):
+    child.opens_invite()
+    child.starts()
+    return child.opens(path)
+
+
+@pytest.mark.parametrize("path", ["/how", "/going-well", "/worries", "/hopes", "/safe",
+                                  "/help", "/meeting", "/sharing"])
+def test_every_question_page_offers_the_languages_as_buttons_that_send_its_form(child, path):
+    body = _question_page(child, path).get_data(as_text=True)
+    assert 'id="page-form"' in body
+    for code in ("cy", "ar"):
+        assert re.search(rf'<button type="submit" form="page-form" name="lang" '
+                         rf'value="{code}"', body)
+    assert '<span aria-current="true" lang="en-GB">English</span>' in body
+
+
+@pytest.mark.parametrize("path", ["/check", "/safe/support", "/leaving-quickly"])
+def test_pages_without_a_question_offer_the_languages_as_links(child, path):
+    body = _question_page(child, path).get_data(as_text=True)
+    assert re.search(r'<a href="/[^"]*\?lang=cy" lang="cy" hreflang="cy">Cymraeg</a>', body)
+
+
+def test_choosing_a_language_on_a_question_page_keeps_what_was_typed(child):
+    _question_page(child, "/worries")
+    page = child.posts("/worries", {"text": "words typed in English", "lang": "cy"})
+    assert page.request.path == "/worries"
+    assert '<html lang="cy"' in page.get_data(as_text=True)
+    assert "words typed in English" in page.get_data(as_text=True)
+    assert _translation("cy", "What are you worried about?") in child.sees
+    child.opens("/check")  # saved, as Continue would have
+    assert "words typed in English" in child.sees
+    assert '<html lang="cy"' in child.page.get_data(as_text=True)
+
+
+def test_a_language_button_on_the_safety_page_stays_there_even_with_a_low_score(child):
+    _question_page(child, "/safe")
+    page = child.posts("/safe", {"score": "1", "lang": "ar"})
+    assert page.request.path == "/safe"
+    assert '<html lang="ar" dir="rtl">' in page.get_data(as_text=True)
+    child.answers("/safe", score="1")
+    assert child.page.request.path == "/safe/support"
+
+
+def test_a_language_button_with_a_mistake_shows_the_mistake_in_that_language(child):
+    _question_page(child, "/meeting")
+    page = child.posts("/meeting", {"attend": "run-away", "lang": "cy"})
+    assert page.status_code == 400
+    assert _translation("cy", "Choose one of the answers, or leave them all empty.") in child.sees
+
+
+def test_a_language_the_organisation_does_not_offer_cannot_be_chosen_with_a_button(child):
+    _question_page(child, "/worries")
+    page = child.posts("/worries", {"text": "kept", "lang": "fr"})
+    assert page.request.path == "/hopes"  # an ordinary Continue
+    assert '<html lang="en-GB"' in page.get_data(as_text=True)

@@ -17,6 +17,7 @@ from . import (
 )
 from .attachments import UploadRequest
 from .auth import ROLE_NAMES
+from .models import contact_href
 from .questions import CONFERENCE_KINDS
 from .config import Settings, UnsafeSettings, from_env
 
@@ -57,7 +58,8 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     app.request_class = UploadRequest
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(roles=ROLE_NAMES, kinds=CONFERENCE_KINDS,
-                                 invite_label=invites.label_of, row_holds=integrity.holds)
+                                 invite_label=invites.label_of, row_holds=integrity.holds,
+                                 contact_href=contact_href)
 
     db.init_app(app, settings.database_url)
     database = app.extensions["voiceapp.db"]

@@ -107,15 +107,37 @@ def demo(as_json: bool) -> None:
         recovery, recovery_text = keyring.create_recovery_key(tx, organisation)
         recovery_fingerprint = crypto.key_fingerprint(recovery.public_key)
         advocacy = [
-            AdvocacyService(organisation_id=organisation.id,
-                            name="Children's Rights Officer",
-                            description="Someone from the council whose job is to listen to "
-                                        "you and help you say what you think.",
-                            contact="01632 960 456"),
-            AdvocacyService(organisation_id=organisation.id,
-                            name="Example Advocacy Service",
-                            description="An independent advocate who is only on your side.",
-                            contact="advocacy@example.org"),
+            AdvocacyService(
+                organisation_id=organisation.id, name="Children's Rights Officer",
+                in_a_sentence="the Children's Rights Officer",
+                description="Someone from the council whose job is to listen to you and help "
+                            "you say what you think.",
+                contact="01632 960 456",
+                translations={
+                    "cy": {"name": "Swyddog Hawliau Plant",
+                           "in_a_sentence": "y Swyddog Hawliau Plant",
+                           "description": "Rhywun o'r cyngor sydd â'r gwaith o wrando arnat "
+                                          "ti a'th helpu i ddweud beth rwyt ti'n ei feddwl.",
+                           "contact": ""},
+                    "ar": {"name": "مسؤول حقوق الأطفال",
+                           "in_a_sentence": "مسؤول حقوق الأطفال",
+                           "description": "شخص من المجلس عمله أن يستمع إليك ويساعدك على قول "
+                                          "ما تفكر فيه.",
+                           "contact": ""}}),
+            AdvocacyService(
+                organisation_id=organisation.id, name="Example Advocacy Service",
+                in_a_sentence="the Example Advocacy Service",
+                description="An independent advocate who is only on your side.",
+                contact="advocacy@example.org",
+                translations={
+                    "cy": {"name": "Gwasanaeth Eiriolaeth Enghreifftiol",
+                           "in_a_sentence": "y Gwasanaeth Eiriolaeth Enghreifftiol",
+                           "description": "Eiriolwr annibynnol sydd ar dy ochr di yn unig.",
+                           "contact": ""},
+                    "ar": {"name": "خدمة المناصرة النموذجية",
+                           "in_a_sentence": "خدمة المناصرة النموذجية",
+                           "description": "مناصر مستقل يقف إلى جانبك فقط.",
+                           "contact": ""}}),
         ]
         tx.add_all(advocacy)
         tx.flush()

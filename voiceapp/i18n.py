@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 
 from babel import Locale
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, request, session, url_for
 from flask_babel import Babel, get_locale
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import db
-from .models import Organisation
+from .models import AdvocacyService, Organisation, ServiceWords
 from .resources import folder
 
 TRANSLATIONS = folder("translations")
@@ -99,6 +100,34 @@ def list_separator(code: str | None = None) -> str:
     return "، " if text_direction(code) == "rtl" else ", "
 
 
+def default_locale() -> str:
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def service_words(service: AdvocacyService, locale: str | None = None) -> ServiceWords:
+    """An advocacy service in the page's language (see :meth:`AdvocacyService.words`)."""
+    return service.words(locale or current_locale(), default_locale())
+
+
+def isolate(text: str, lang: str | None = None) -> Markup:
+    """Words from the database set inside a sentence: isolated, so that a name in another
+    script cannot pull the sentence's punctuation out of place, and marked with their own
+    language when it is not the page's (so a screen reader says them right)."""
+    if lang and html_lang(lang) != html_lang():
+        return Markup('<bdi lang="{}">{}</bdi>').format(html_lang(lang), text)
+    return Markup("<bdi>{}</bdi>").format(text)
+
+
+def this_page(lang: str | None = None) -> str:
+    """This page's address, shown in ``lang``; without one, the address a form on the page
+    posts to (no ``lang`` to override a language chosen with a button, and no ``#part``,
+    which a redirect would carry on to the next page)."""
+    args = {key: value for key, value in request.args.items() if key != "lang"}
+    if lang:
+        args["lang"] = lang
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def init_app(app: Flask, default_locale: str, timezone: str) -> None:
     app.config.update(BABEL_DEFAULT_LOCALE=default_locale, BABEL_DEFAULT_TIMEZONE=timezone,
                       BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS))
@@ -107,4 +136,5 @@ def init_app(app: Flask, default_locale: str, timezone: str) -> None:
     app.jinja_env.globals.update(current_locale=current_locale, html_lang=html_lang,
                                  text_direction=text_direction,
                                  list_separator=list_separator,
-                                 language_name=language_name, offered_locales=offered_locales)
+                                 language_name=language_name, offered_locales=offered_locales,
+                                 isolate=isolate, this_page=this_page)

@@ -13,12 +13,15 @@ someone who can write to the database cannot quietly change them.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import (
-    Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid,
+    JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,20 +80,68 @@ class Organisation(Base):
         return [code for code in self.languages.split(",") if code]
 
 
+class ServiceWords(NamedTuple):
+    """An advocacy service as a child reads it in one language."""
+
+    name: str  # on its own: "Children's Rights Officer"
+    in_a_sentence: str  # inside a sentence: "the Children's Rights Officer"
+    description: str
+    contact: str
+    lang: str  # the language these words are in (the default one when not translated)
+
+
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,}[0-9]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def contact_href(contact: str) -> str:
+    """A link for a service's contact when it is one phone number or one email address, so
+    a child can tap it; otherwise nothing (the words are shown as they are)."""
+    text = contact.strip()
+    if _PHONE.fullmatch(text):
+        return "tel:" + re.sub(r"[^0-9+]", "", text)
+    if _EMAIL.fullmatch(text):
+        return "mailto:" + text
+    return ""
+
+
 class AdvocacyService(Base):
     """An advocacy service a child can choose (a Children's Rights Officer, an independent
-    advocacy service), described in words a child understands."""
+    advocacy service), described in words a child understands, in each offered language."""
 
     __tablename__ = "advocacy_service"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    # In the default language; ``translations`` holds the same four for each other one.
     name: Mapped[str] = mapped_column(String(120))
+    in_a_sentence: Mapped[str] = mapped_column(String(160), default="")
     description: Mapped[str] = mapped_column(String(500), default="")
     contact: Mapped[str] = mapped_column(String(200), default="")
+    # {"cy": {"name": ..., "in_a_sentence": ..., "description": ..., "contact": ...}, ...}
+    translations: Mapped[dict] = mapped_column(JSON, default=dict)
     # Told when a child asks for the service (else each of its advocates is told).
     shared_email: Mapped[str] = mapped_column(String(254), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def words(self, locale: str, default_locale: str) -> ServiceWords:
+        """The service in ``locale``, or wholly in the default language if it has no name
+        in that one (never half in one language and half in another). A contact left empty
+        in a translation is the default one: a phone number reads the same in any."""
+        given = (self.translations or {}).get(locale) or {}
+        if locale != default_locale and given.get("name"):
+            return ServiceWords(given["name"], given.get("in_a_sentence") or given["name"],
+                                given.get("description", ""),
+                                given.get("contact") or self.contact, locale)
+        return ServiceWords(self.name, self.in_a_sentence or self.name, self.description,
+                            self.contact, default_locale)
+
+    def missing_words(self, locales: list[str], default_locale: str) -> list[str]:
+        """The languages in ``locales`` a child would see this service in the wrong words:
+        no name in that language (or, in the default one, no name to use in a sentence)."""
+        return [code for code in locales
+                if (not self.in_a_sentence if code == default_locale
+                    else not ((self.translations or {}).get(code) or {}).get("name"))]
 
 
 class User(Base):

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from .i18n import isolate
+from .models import ServiceWords
 
 HOUSES = ("going_well", "worries", "hopes")
 TEXT_LIMIT = 5000
@@ -152,6 +157,8 @@ class Row:
     attachments: list[dict] = field(default_factory=list)
     urgent: bool = False
     face: str = ""
+    lang: str = ""  # the language of ``text`` when it is not the page's (a child's own words)
+    contact: str = ""  # how to reach the advocacy service the child chose
 
 
 # The other questions, as asked of the child and as an advocate answers them about the child.
@@ -165,19 +172,37 @@ ASKED = {
 }
 
 
-def service_question(service_name: str) -> str:
-    return str(_l("Can %(service)s see what you said too?", service=service_name))
+def _with_name(sentence: str, **names: Markup) -> Markup:
+    """A whole translated sentence with names from the database set inside it."""
+    return Markup(escape(sentence)) % names
 
 
-def advocate_question(advocate_name: str) -> str:
-    return str(_l("Can %(name)s, your advocate, see what you said too?", name=advocate_name))
+def service_question(words: ServiceWords) -> Markup:
+    return _with_name(gettext("Can %(service)s see what you said too?"),
+                      service=isolate(words.in_a_sentence, words.lang))
 
 
-def summary_rows(answers: dict, services: dict[int, str], about_child: bool = False,
-                 advocate_name: str = "") -> list[Row]:
+def advocate_question(advocate_name: str) -> Markup:
+    return _with_name(gettext("Can %(name)s, your advocate, see what you said too?"),
+                      name=isolate(advocate_name))
+
+
+def stored_service_words(answers: dict) -> ServiceWords:
+    """The service the child chose, as they were shown it (for when it is no longer
+    offered): kept in the answers when they chose it."""
+    name = answers.get("helper_service_name", "")
+    return ServiceWords(name, answers.get("helper_service_in_a_sentence") or name, "",
+                        answers.get("helper_service_contact", ""),
+                        answers.get("helper_service_lang", ""))
+
+
+def summary_rows(answers: dict, services: dict[int, ServiceWords], about_child: bool = False,
+                 advocate_name: str = "", text_lang: str = "") -> list[Row]:
     """Every question with its answer, in the order the child was asked (or, for an
     advocate's record, the questions the advocate answered about the child).
-    ``advocate_name`` names the assigned advocate the child was asked about."""
+    ``services`` holds the advocacy services in the reader's language, ``advocate_name``
+    names the assigned advocate the child was asked about, and ``text_lang`` is the
+    language the child wrote in, when it may not be the page's."""
     questions = HOUSE_QUESTIONS_ABOUT if about_child else HOUSE_QUESTIONS
     not_answered = str(_l("Not answered"))
 
@@ -185,6 +210,9 @@ def summary_rows(answers: dict, services: dict[int, str], about_child: bool = Fa
         child_words, about = ASKED[key]
         return str(about if about_child else child_words) if (about or not about_child) \
             else None
+
+    def service(service_id) -> ServiceWords:
+        return services.get(service_id) or stored_service_words(answers)
 
     rows = []
     for house in HOUSES:
@@ -194,9 +222,9 @@ def summary_rows(answers: dict, services: dict[int, str], about_child: bool = Fa
         chips += [Chip(emoji_of(TOPICS, v), label_of(TOPICS, v)) for v in given.get("topics", [])]
         attachments = given.get("attachments", [])
         text = given.get("text", "")
-        if not (text or chips or attachments):
-            text = not_answered
-        rows.append(Row(house, str(questions[house]), text, chips, attachments))
+        rows.append(Row(house, str(questions[house]), text or ("" if chips or attachments
+                                                               else not_answered),
+                        chips, attachments, lang=text_lang if text else ""))
     score = answers.get("safety")
     face = ""
     if isinstance(score, int):
@@ -210,19 +238,19 @@ def summary_rows(answers: dict, services: dict[int, str], about_child: bool = Fa
     if not about_child:
         helper = answers.get("helper")
         if helper == "service":
-            helper_text = services.get(answers.get("helper_service"), "") or answers.get(
-                "helper_service_name", "")
+            chosen = service(answers.get("helper_service"))
+            rows.append(Row("helper", asked("helper"), chosen.name, lang=chosen.lang,
+                            contact=chosen.contact))
+        elif helper == "someone_else" and answers.get("helper_name"):
+            rows.append(Row("helper", asked("helper"), _with_name(
+                gettext("Someone else I trust: %(name)s"), name=isolate(answers["helper_name"]))))
         else:
-            helper_text = str(HELPERS_FIXED.get(helper, not_answered))
-        if helper == "someone_else" and answers.get("helper_name"):
-            helper_text += f": {answers['helper_name']}"
-        rows.append(Row("helper", asked("helper"), helper_text))
+            rows.append(Row("helper", asked("helper"),
+                            str(HELPERS_FIXED.get(helper, not_answered))))
     rows.append(Row("meeting", asked("meeting"),
                     label_of(ATTEND, answers.get("attend")) or not_answered))
     if not about_child and answers.get("share_service_id") is not None:
-        name = services.get(answers["share_service_id"]) or answers.get(
-            "share_service_name", "")
-        rows.append(Row("sharing", service_question(name),
+        rows.append(Row("sharing", service_question(service(answers["share_service_id"])),
                         label_of(SHARE_ADVOCATE, answers.get("share_service"))
                         or not_answered))
     if not about_child and answers.get("share_advocate_id") is not None:

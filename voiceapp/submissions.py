@@ -28,13 +28,17 @@ from sqlalchemy.orm import Session
 
 from . import audit, crypto, integrity, keyring
 from .db import utcnow
-from .models import Attachment, Author, Conference, Invite, Submission, User, WrappedKey
+from .i18n import service_words
+from .models import (
+    AdvocacyService, Attachment, Author, Conference, Invite, ServiceWords, Submission, User,
+    WrappedKey,
+)
 from .questions import GATHERED, HOUSES, LOW_SCORE, Row, label_of, summary_rows
 
 PAYLOAD_VERSION = 1
 # 1: the context binds the submission and conference; 2: also its invite and author.
 SUBMISSION_FORMAT = 2
-_SMALLEST_BUCKET = 1024
+_SMALLEST_BUCKET = 2048  # more than every answer left empty takes
 
 
 def submission_context(submission: Submission) -> bytes:
@@ -53,7 +57,7 @@ def is_urgent(answers: dict) -> bool:
 
 
 def padded(body: bytes) -> bytes:
-    """``body`` with spaces after it, up to the next power of two (1 KiB at least). JSON
+    """``body`` with spaces after it, up to the next power of two (2 KiB at least). JSON
     allows trailing spaces, so it reads back unchanged."""
     size = _SMALLEST_BUCKET
     while size < len(body):
@@ -148,6 +152,7 @@ class Reading:
     payload: dict | None = None
     problem: str | None = None  # "no-key" or "altered"
     altered_files: set[str] = field(default_factory=set)  # voice notes or photos changed
+    services: dict[int, ServiceWords] = field(default_factory=dict)  # in the reader's words
 
     @property
     def attachments(self) -> list[dict]:
@@ -160,8 +165,9 @@ class Reading:
         """The answers, question by question, in the order the child was asked."""
         if self.payload is None:
             return []
-        return summary_rows(self.payload.get("answers", {}), {},
-                            about_child=self.submission.author == Author.ADVOCATE)
+        return summary_rows(self.payload.get("answers", {}), self.services,
+                            about_child=self.submission.author == Author.ADVOCATE,
+                            text_lang=self.payload.get("language", ""))
 
     @property
     def advocate_note(self) -> dict | None:
@@ -189,7 +195,17 @@ def read_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Subm
         integrity.report_altered(tx, submission, reader=audit.actor_for(reader))
         return Reading(submission, problem="altered")
     audit.record(tx, action, actor=audit.actor_for(reader), subject=subject)
-    return Reading(submission, payload=payload)
+    return Reading(submission, payload=payload, services=_services_named(tx, reader, payload))
+
+
+def _services_named(tx: Session, reader: User, payload: dict) -> dict[int, ServiceWords]:
+    """The advocacy service the child chose, in the reader's language (the child may have
+    seen it in another)."""
+    service_id = (payload.get("answers") or {}).get("helper_service")
+    service = tx.get(AdvocacyService, service_id) if isinstance(service_id, int) else None
+    if service is None or service.organisation_id != reader.organisation_id:
+        return {}
+    return {service.id: service_words(service)}
 
 
 def attachment_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Submission,

@@ -141,14 +141,32 @@
   var fileInput = document.getElementById("voice");
   var supported = box && fileInput && window.MediaRecorder && window.DataTransfer &&
     navigator.mediaDevices && navigator.mediaDevices.getUserMedia;
+  /* A chosen file is named (and a photo shown, from the phone itself) before it is sent;
+     one too big to send is refused at once. */
   Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-max-bytes]"), function (input) {
+    var field = input.closest(".file-field");
+    var chosen = field && field.querySelector("[data-file-chosen]");
+    var preview = field && field.querySelector("[data-file-preview]");
+    var add = field && field.querySelector("button[name=keep]");
+    if (add && !field.classList.contains("has-error")) { add.hidden = true; }
     input.addEventListener("change", function () {
       var file = input.files && input.files[0];
       var status = box && box.querySelector("[data-status]");
       if (file && file.size > parseInt(input.getAttribute("data-max-bytes"), 10)) {
         input.value = "";
+        file = null;
         if (status) { status.textContent = box.getAttribute("data-too-big"); }
         window.alert(box ? box.getAttribute("data-too-big") : "");
+      }
+      if (!chosen) { return; }
+      chosen.hidden = !file;
+      if (add) { add.hidden = !file; }
+      var name = chosen.querySelector("[data-file-name]");
+      name.textContent = file ? name.getAttribute("data-words").replace("{name}", file.name) : "";
+      if (preview) {
+        if (preview.src) { URL.revokeObjectURL(preview.src); preview.removeAttribute("src"); }
+        if (file && /^image\//.test(file.type)) { preview.src = URL.createObjectURL(file); }
+        preview.hidden = !preview.src;
       }
     });
   });
@@ -159,7 +177,7 @@
   var limit = parseInt(box.getAttribute("data-limit"), 10) || 180;
   /* One obvious way to add a voice note: the phone's own recorder waits behind a link,
      unless the page came back with a problem on that field. */
-  var fileField = document.querySelector("[data-voice-file]");
+  var fileField = fileInput.closest(".file-field");
   var showFile = $("show-file");
   if (fileField && !fileField.classList.contains("has-error")) {
     fileField.hidden = true;

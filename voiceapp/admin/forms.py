@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import wtforms
+from flask import request
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    BooleanField, DateField, EmailField, IntegerField, RadioField, SelectField, StringField,
-    TextAreaField, TimeField, URLField,
+    BooleanField, DateField, EmailField, FormField, IntegerField, RadioField, SelectField,
+    StringField, TextAreaField, TimeField, URLField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -13,6 +15,7 @@ from wtforms.validators import (
 )
 
 from ..fields import Form, MultiCheckboxField
+from ..i18n import language_name
 from ..models import ConferenceKind, Role
 from ..questions import CONFERENCE_KINDS
 
@@ -90,12 +93,69 @@ class SettingsForm(Form):
                         "Days after the meeting must be between 1 and 90"))])
 
 
+class ServiceWordsForm(wtforms.Form):
+    """An advocacy service's words in one language besides the default (a part of
+    :class:`ServiceForm`: its names are prefixed with the language)."""
+
+    name = StringField(_l("Name a child will see"), validators=[Length(max=120)])
+    in_a_sentence = StringField(_l("The name inside a sentence"), validators=[Length(max=160)])
+    description = TextAreaField(_l("What they do, in words a child understands"), validators=[
+        Length(max=500)])
+    contact = StringField(_l("How to contact them"), validators=[Length(max=200)])
+
+
 class ServiceForm(Form):
+    """An advocacy service in the default language, and in each other language offered to
+    children (see :func:`service_form`)."""
+
     name = StringField(_l("Name a child will see"), validators=[
         DataRequired(message=_l("Enter a name")), Length(max=120)])
+    in_a_sentence = StringField(_l("The name inside a sentence"), validators=[
+        DataRequired(message=_l("Enter the name as it goes inside a sentence")),
+        Length(max=160)])
     description = TextAreaField(_l("What they do, in words a child understands"), validators=[
         Length(max=500)])
     contact = StringField(_l("How to contact them"), validators=[Length(max=200)])
     shared_email = email_field(_l("The service's shared email address (optional)"),
                                required=False)
     active = BooleanField(_l("Offer this service to children"), default=True)
+
+    def languages(self) -> list[tuple[str, wtforms.Form]]:
+        """(language, its words) for each language besides the default."""
+        return [(name.removeprefix("words_"), field.form) for name, field in self._fields.items()
+                if name.startswith("words_")]
+
+    def validate(self, extra_validators=None) -> bool:
+        """Each offered language needs the name both ways, and what they do if the default
+        language says it: a child must never read half a page in another language."""
+        valid = super().validate(extra_validators)
+        for code, words in self.languages():
+            language = language_name(code)
+            needed = [(words.name, _l("Enter the name in %(language)s", language=language)),
+                      (words.in_a_sentence, _l("Enter the name inside a sentence in "
+                                               "%(language)s", language=language))]
+            if (self.description.data or "").strip():
+                needed.append((words.description, _l("Enter what they do in %(language)s",
+                                                     language=language)))
+            for field, message in needed:
+                if not (field.data or "").strip():
+                    field.errors = [*field.errors, message]
+                    valid = False
+        return valid
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        return {code: {name: (words[name].data or "").strip() for name in
+                       ("name", "in_a_sentence", "description", "contact")}
+                for code, words in self.languages()}
+
+
+def service_form(languages: list[str], service=None) -> ServiceForm:
+    """The service form with a part for each of ``languages`` (filled from ``service``
+    when there is one and nothing was posted)."""
+    parts = {f"words_{code}": FormField(ServiceWordsForm, label=language_name(code))
+             for code in languages}
+    form_class = type("ServiceForm", (ServiceForm,), parts)
+    if service is None or request.method != "GET":
+        return form_class()
+    return form_class(obj=service, **{f"words_{code}": (service.translations or {}).get(code, {})
+                                      for code in languages})

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import segno
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import case, func, select
@@ -27,7 +28,7 @@ from ..models import (
 )
 from ..sessions import end_sessions_of
 from .forms import (
-    AssignAdvocateForm, ConferenceForm, InviteForm, ServiceForm, SettingsForm, StaffForm,
+    AssignAdvocateForm, ConferenceForm, InviteForm, SettingsForm, StaffForm, service_form,
 )
 from .numbers import monthly_numbers
 
@@ -220,17 +221,45 @@ def _qr(text: str, title: str) -> Markup:
 @bp.get("/invites/<int:invite_id>/card")
 @coordinator_only
 def invite_card(user: User, invite_id: int):
-    """A card to print or send for one child: the address, the code and a QR code. It says
-    nothing about child protection, so it is safe to leave on a table."""
+    """A card to print or send for one child: the address, the code and a QR code, in the
+    languages chosen (Welsh first when offered, then English). It says nothing about child
+    protection, so it is safe to leave on a table."""
     invite = _own(Invite, user, invite_id)
     if invites.state_of(invite) is not invites.InviteState.OPEN:
         return render_template("admin/invite_closed.html", user=user, invite=invite), 410
     code = invites.code_of(invite)
     base = _public_base()
     link = f"{base}/i/{code}"
+    offered = [available_locales()[0], *_other_languages(user)]
+    languages = _card_languages(offered, request.args.getlist("languages"))
     return render_template("admin/invite_card.html", user=user, invite=invite,
-                           code=invites.display_code(code), link=link, start=f"{base}/",
+                           code=invites.display_code(code), link=link, offered=offered,
+                           languages=languages,
+                           words=[_card_words(lang, invite, f"{base}/") for lang in languages],
                            qr=_qr(link, _("QR code that opens the invite")))
+
+
+def _card_languages(offered: list[str], asked: list[str]) -> list[str]:
+    """The card's languages in the order a council prints them: Welsh first, then English,
+    then the others. Without a choice: Welsh and English where Welsh is offered."""
+    chosen = [code for code in offered if code in asked] or \
+        [code for code in offered if code in ("cy", offered[0])]
+    return sorted(chosen, key=lambda code: (code != "cy", code != offered[0]))
+
+
+def _card_words(lang: str, invite: Invite, start: str) -> dict:
+    with force_locale(lang):
+        return {
+            "lang": lang,
+            "title": _("Tell us what you think"),
+            "intro": _("You can tell the person in charge of your meeting what you think, in "
+                       "your own way. It is private."),
+            "scan": _("Scan the code with a phone camera, or go to %(address)s and type this "
+                      "code:", address=start),
+            "until": _("It works until %(date)s.", date=format_date(invite.expires_at, "long")),
+            "keep": _("Keep this card somewhere private. If you need help, ask the person who "
+                      "gave it to you."),
+        }
 
 
 @bp.route("/invites/<int:invite_id>/revoke", methods=["GET", "POST"])
@@ -425,8 +454,8 @@ def settings(user: User):
     if form.validate_on_submit():
         with writing():
             organisation.name = form.name.data.strip()
-            organisation.exit_url = form.exit_url.data.strip()
-            organisation.out_of_hours_phone = form.out_of_hours_phone.data.strip()
+            organisation.exit_url = (form.exit_url.data or "").strip()
+            organisation.out_of_hours_phone = (form.out_of_hours_phone.data or "").strip()
             organisation.duty_email = auth.normalise_email(form.duty_email.data or "")
             organisation.out_of_hours_email = auth.normalise_email(
                 form.out_of_hours_email.data or "")
@@ -440,8 +469,12 @@ def settings(user: User):
     services = db.scalars(select(AdvocacyService).where(
         AdvocacyService.organisation_id == user.organisation_id)
         .order_by(AdvocacyService.name)).all()
+    offered = [available_locales()[0], *_other_languages(user)]
+    missing = {s.id: [language_name(code) for code in s.missing_words(offered, offered[0])]
+               if s.active else [] for s in services}
     return render_template("admin/settings.html", user=user, form=form, services=services,
-                           saved=request.args.get("saved")), 400 if form.errors else 200
+                           missing_words=missing, saved=request.args.get("saved")), \
+        400 if form.errors else 200
 
 
 @bp.route("/services/new", methods=["GET", "POST"], defaults={"service_id": None})
@@ -449,17 +482,29 @@ def settings(user: User):
 @coordinator_only
 def service(user: User, service_id: int | None):
     existing = _own(AdvocacyService, user, service_id) if service_id else None
-    form = ServiceForm(obj=existing if request.method == "GET" else None)
+    languages = _other_languages(user)
+    form = service_form(languages, existing)
     if form.validate_on_submit():
         with writing():
             service = existing or AdvocacyService(organisation_id=user.organisation_id)
-            form.populate_obj(service)
+            for name in ("name", "in_a_sentence", "description", "contact"):
+                setattr(service, name, (form[name].data or "").strip())
+            service.shared_email = auth.normalise_email(form.shared_email.data or "")
+            service.active = form.active.data
+            # Languages no longer offered keep their words, for if they are offered again.
+            service.translations = {**(service.translations or {}), **form.translations()}
             db.add(service)
             db.flush()
             _record(user, "service.saved", f"service:{service.id}")
         return redirect(url_for("admin.settings", saved=1))
     return render_template("admin/service_form.html", user=user, form=form,
                            service=existing), 400 if form.errors else 200
+
+
+def _other_languages(user: User) -> list[str]:
+    """The languages besides the default that this organisation offers children."""
+    offered = set(user.organisation.language_codes)
+    return [code for code in available_locales()[1:] if code in offered]
 
 
 # ---------------------------------------------------------------------------------------

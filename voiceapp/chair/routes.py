@@ -136,7 +136,7 @@ def _mark(user: User, submission_id: uuid.UUID, field: str, action: str, done: s
 @bp.post("/submissions/<uuid:submission_id>/read")
 @staff_required(Role.CHAIR)
 def mark_read(user: User, submission_id: uuid.UUID):
-    """The child will see "The chair has read what you sent" when they come back, and the
+    """The child will see "The chair has read it" when they come back, and the
     chair's short message if they wrote one."""
     form = MarkReadForm()
     if not form.validate_on_submit():

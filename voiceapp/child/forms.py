@@ -57,11 +57,12 @@ class HelperForm(Form):
         Length(max=NAME_LIMIT, message=_l("That is too long. Use up to %(n)s characters.",
                                           n=NAME_LIMIT))])
 
-    def offer(self, services) -> None:
-        """The fixed answers, with the organisation's advocacy services after "Myself"."""
+    def offer(self, services: dict) -> None:
+        """The fixed answers, with the organisation's advocacy services (their words in the
+        page's language, by id) after "Myself"."""
         fixed = [SelectChoice(value, label) for value, label in HELPERS_FIXED.items()]
-        choices = (fixed[:1] + [SelectChoice(f"service:{s.id}", s.name) for s in services]
-                   + fixed[1:])
+        choices = (fixed[:1] + [SelectChoice(f"service:{i}", words.name)
+                                for i, words in services.items()] + fixed[1:])
         self.helper.choices = choices
         self.helper.validators = [Optional(), AnyOf([c.value for c in choices],
                                                     message=NOT_A_CHOICE)]

@@ -33,11 +33,18 @@ QUESTIONS = ("child.how", "child.going_well", "child.worries", "child.hopes", "c
 PAGES = ("child.welcome", *QUESTIONS, "child.check")
 # What a child chose that stays for "add something else": never anything they said.
 KEPT_AFTER_SENDING = ("mode", "helper", "helper_service", "helper_service_name",
-                      "helper_name", "attend", "share_service", "share_service_id",
-                      "share_service_name", "share_advocate", "share_advocate_id",
-                      "share_advocate_name", "refused_advocates", "share_parents")
+                      "helper_service_in_a_sentence", "helper_service_contact",
+                      "helper_service_lang", "helper_name", "attend", "share_service",
+                      "share_service_id", "share_service_name", "share_advocate",
+                      "share_advocate_id", "share_advocate_name", "refused_advocates",
+                      "share_parents")
+# The questions about those choices: not asked again when adding more (the check page
+# shows the answers, each with a Change link).
+CHOICES = ("child.how", "child.helper", "child.meeting", "child.sharing")
 RESUME = "resume_at"  # kept in the draft: where the child comes back to
 SENT_FROM_HERE = "sent_from_here"  # kept in the draft: what this browser sent
+ADDING = "adding_more"  # kept in the draft: adding to what was sent, with the choices kept
+NOT_SENT = (RESUME, SENT_FROM_HERE, ADDING)  # the draft's own notes, never sent
 _UNREAD = object()
 
 
@@ -228,16 +235,19 @@ class Journey:
             db.delete(found)
 
 
-def next_page(endpoint: str) -> str:
-    return PAGES[min(PAGES.index(endpoint) + 1, len(PAGES) - 1)]
+def next_page(endpoint: str, adding: bool = False) -> str:
+    """The page after ``endpoint``; when adding more, the kept choices are skipped."""
+    later = PAGES[PAGES.index(endpoint) + 1:]
+    return next((p for p in later if not (adding and p in CHOICES)), PAGES[-1])
 
 
-def previous_page(endpoint: str) -> str:
-    return PAGES[max(PAGES.index(endpoint) - 1, 0)]
+def previous_page(endpoint: str, adding: bool = False) -> str:
+    earlier = PAGES[:PAGES.index(endpoint)]
+    return next((p for p in reversed(earlier) if not (adding and p in CHOICES)), PAGES[0])
 
 
-def question_number(endpoint: str) -> int:
-    return QUESTIONS.index(endpoint) + 1
+def questions_asked(adding: bool = False) -> list[str]:
+    return [q for q in QUESTIONS if not (adding and q in CHOICES)]
 
 
 def forget_drafts_of_session(session_id: str | None = None) -> None:

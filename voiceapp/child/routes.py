@@ -17,9 +17,10 @@ from collections.abc import Callable
 from types import SimpleNamespace
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
@@ -27,16 +28,17 @@ from sqlalchemy.orm import joinedload
 from .. import attachments, audit, integrity, notifications, replies
 from ..config import settings
 from ..db import db, release_request_session, utcnow, writing
+from ..i18n import isolate, offered_locales, service_words, this_page
 from ..invites import InviteAltered, InviteState, find_invite, normalise_code, state_of
 from ..keyring import NoReader
 from ..models import (
-    DEFAULT_EXIT_URL, AdvocacyService, Conference, Draft, Invite, Organisation, Submission,
-    User,
+    DEFAULT_EXIT_URL, AdvocacyService, Author, Conference, Draft, Invite, Organisation,
+    ServiceWords, Submission, User,
 )
 from ..questions import (
     ATTEND, FEELINGS, HELPER_EMOJI, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, HOUSES, NAME_LIMIT,
     SCALE_DECLINED, SCALE_FACES, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS,
-    advocate_question, emoji_map, service_question, summary_rows,
+    advocate_question, emoji_map, service_question, stored_service_words, summary_rows,
 )
 from ..security import Throttled, allow_microphone, client_ip, throttle
 from ..sessions import session_id
@@ -47,8 +49,9 @@ from .forms import (
     WelcomeForm,
 )
 from .journey import (
-    PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved, forget_drafts_of_session,
-    move_draft_to_new_session, next_page, previous_page, question_number, resume_page,
+    ADDING, NOT_SENT, PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved,
+    forget_drafts_of_session, move_draft_to_new_session, next_page, previous_page,
+    questions_asked, resume_page,
 )
 
 bp = Blueprint("child", __name__)
@@ -95,6 +98,22 @@ def child_journey(view: Callable) -> Callable:
     return wrapped
 
 
+def _language_button() -> str | None:
+    """The language chosen with a button on a question page, which sends the page's form."""
+    choice = request.form.get("lang") if request.method == "POST" else None
+    return choice if choice in offered_locales() else None
+
+
+@bp.before_request
+def _language_from_a_button():
+    """The answers are saved as with Continue, and this response and the next are in the
+    chosen language."""
+    choice = _language_button()
+    if choice:
+        session["lang"] = choice
+        refresh()
+
+
 @bp.errorhandler(SessionMoved)
 def _session_moved(_error: SessionMoved):
     return render_template("child/moved.html"), 409
@@ -108,27 +127,37 @@ def _altered_invite(invite: Invite):
     return render_template("child/closed.html", state=InviteState.REVOKED), 410
 
 
-def _after_save(endpoint: str) -> str:
-    """Where "Continue" goes: the next question, or back to the check page after a change."""
+def _after_save(journey: Journey, endpoint: str) -> str:
+    """Where "Continue" goes: the next question, or back to the check page after a change;
+    a language button stays on the page, now in that language."""
+    if _language_button():
+        return this_page()
     if request.args.get("change"):
         return url_for("child.check")
-    return url_for(next_page(endpoint))
+    return url_for(next_page(endpoint, journey.answers.get(ADDING, False)))
 
 
 def _save(journey: Journey, endpoint: str) -> None:
     """Save the answers, and where to come back to (inside :func:`writing`)."""
-    journey.answers[RESUME] = ("child.check" if request.args.get("change")
-                               else next_page(endpoint))
+    if _language_button():
+        journey.answers[RESUME] = endpoint
+    elif request.args.get("change"):
+        journey.answers[RESUME] = "child.check"
+    else:
+        journey.answers[RESUME] = next_page(endpoint, journey.answers.get(ADDING, False))
     journey.save()
 
 
 def _page(template: str, journey: Journey, form, endpoint: str, **context):
+    adding = journey.answers.get(ADDING, False)
+    asked = questions_asked(adding)
     return render_template(
-        template, journey=journey, form=form, endpoint=endpoint,
+        template, journey=journey, form=form, endpoint=endpoint, adding=adding,
+        page_form=endpoint in QUESTIONS,
         back=url_for("child.check") if request.args.get("change") else (
-            url_for(previous_page(endpoint)) if endpoint != PAGES[0] else None),
-        number=question_number(endpoint) if endpoint in QUESTIONS else None,
-        total=len(QUESTIONS), **context)
+            url_for(previous_page(endpoint, adding)) if endpoint != PAGES[0] else None),
+        number=asked.index(endpoint) + 1 if endpoint in asked else None,
+        total=len(asked), **context), 400 if form.errors else 200
 
 
 # ---------------------------------------------------------------------------------------
@@ -223,14 +252,47 @@ def _has_unsent_answers() -> bool:
 def welcome(journey: Journey):
     form = WelcomeForm(data={"read_aloud": session.get("read_aloud", False)})
     if form.validate_on_submit():
+        adding = bool(journey.answers.get(SENT_FROM_HERE))  # "Add something else"
+        if adding:
+            _start_adding(journey)
         with writing():
             session["read_aloud"] = bool(form.read_aloud.data)
-            _save(journey, "child.welcome")  # a draft now: sending is all a child must do
-        return redirect(url_for("child.how"))
-    sent = db.scalars(select(Submission).where(Submission.invite_id == journey.invite.id)
-                      .order_by(Submission.created_at)).all()
+            if adding:
+                journey.save()
+            else:
+                _save(journey, "child.welcome")  # a draft now: sending is all a child must do
+        return redirect(url_for(resume_page(journey.answers)))
+    sent = _sent_before(journey.invite)
     return _page("child/welcome.html", journey, form, "child.welcome", sent=sent,
                  replies=replies.for_invite(db, journey.invite.id) if sent else {})
+
+
+def _sent_before(invite: Invite) -> list[SimpleNamespace]:
+    """Everything sent for this invite, oldest first, told apart: the child's first
+    sending, what they added later, and what an advocate sent for them (by whom, from which
+    service). A row that fails its seal says only that something was sent, and when."""
+    found = db.scalars(select(Submission).where(Submission.invite_id == invite.id)
+                       .order_by(Submission.created_at)).all()
+    items, child_sent = [], False
+    for submission in found:
+        item = SimpleNamespace(submission=submission, kind="unknown", read=False,
+                               advocate="", service=None)
+        if integrity.holds(submission):
+            item.read = submission.read_at is not None
+            if submission.author == Author.CHILD:
+                item.kind = "later" if child_sent else "first"
+                child_sent = True
+            else:
+                item.kind = "advocate"
+                person = db.get(User, submission.author_user_id) \
+                    if submission.author_user_id else None
+                if person is not None and integrity.holds(person):
+                    item.advocate = person.name
+                    service = db.get(AdvocacyService, person.advocacy_service_id) \
+                        if person.advocacy_service_id else None
+                    item.service = service_words(service) if service else None
+        items.append(item)
+    return items
 
 
 @bp.route("/how", methods=["GET", "POST"])
@@ -241,7 +303,7 @@ def how(journey: Journey):
         journey.answers["mode"] = form.mode.data or None
         with writing():
             _save(journey, "child.how")
-        return redirect(_after_save("child.how"))
+        return redirect(_after_save(journey, "child.how"))
     return _page("child/how.html", journey, form, "child.how")
 
 
@@ -260,11 +322,10 @@ def _house(journey: Journey, house: str):
                 journey.store_upload(house, upload)
             _save(journey, endpoint)
         if not (form.voice.errors or form.photo.errors):
-            if request.form.get("keep") or request.form.get("remove"):  # stay on the page
-                return redirect(request.full_path.rstrip("?") + "#attachments")
-            return redirect(_after_save(endpoint))
-    return _page("child/house.html", journey, form, endpoint, house=house), \
-        400 if form.errors else 200
+            if any(request.form.getlist("keep")) or request.form.get("remove"):  # stay here
+                return redirect(this_page() + "#attachments")
+            return redirect(_after_save(journey, endpoint))
+    return _page("child/house.html", journey, form, endpoint, house=house)
 
 
 def _check_uploads(journey: Journey, fields) -> list[attachments.Checked]:
@@ -336,9 +397,9 @@ def safety(journey: Journey):
             None if not value else value if value == SCALE_DECLINED else int(value))
         with writing():
             _save(journey, "child.safety")
-        if is_urgent(journey.answers):
+        if is_urgent(journey.answers) and not _language_button():
             return redirect(url_for("child.support", change=request.args.get("change")))
-        return redirect(_after_save("child.safety"))
+        return redirect(_after_save(journey, "child.safety"))
     return _page("child/safety.html", journey, form, "child.safety")
 
 
@@ -346,13 +407,13 @@ def safety(journey: Journey):
 @child_journey
 def support(journey: Journey):
     return render_template("child/support.html", journey=journey,
-                           next=_after_save("child.safety"))
+                           next=_after_save(journey, "child.safety"))
 
 
 @bp.route("/help", methods=["GET", "POST"])
 @child_journey
 def helper(journey: Journey):
-    services = _services(journey)
+    services = {s.id: service_words(s) for s in _services(journey)}
     answers = journey.answers
     current = (f"service:{answers['helper_service']}" if answers["helper"] == "service"
                else answers["helper"])
@@ -361,19 +422,23 @@ def helper(journey: Journey):
     if form.validate_on_submit():
         choice = form.helper.data or None
         service_id = int(choice.split(":")[1]) if choice and choice.startswith("service:") else None
+        chosen = services.get(service_id)
         answers.update(helper="service" if service_id else choice, helper_service=service_id,
-                       helper_service_name=next((s.name for s in services
-                                                 if s.id == service_id), ""),
                        helper_name=(form.someone_name.data or "").strip()
                        if choice == "someone_else" else "")
+        # As the child saw it, for if the service stops being offered before they send.
+        answers.update(helper_service_name=chosen.name if chosen else "",
+                       helper_service_in_a_sentence=chosen.in_a_sentence if chosen else "",
+                       helper_service_contact=chosen.contact if chosen else "",
+                       helper_service_lang=chosen.lang if chosen else "")
         consent.forget_stale_answers(answers, journey.invite)
         with writing():
             _save(journey, "child.helper")
-        return redirect(_after_save("child.helper"))
-    helper_emoji = {**HELPER_EMOJI, **{f"service:{s.id}": HELPER_EMOJI["service"]
-                                       for s in services}}
+        return redirect(_after_save(journey, "child.helper"))
+    helper_emoji = {**HELPER_EMOJI, **{f"service:{i}": HELPER_EMOJI["service"]
+                                       for i in services}}
     return _page("child/helper.html", journey, form, "child.helper", helper_emoji=helper_emoji,
-                 helper_notes={f"service:{s.id}": s.description for s in services})
+                 services={f"service:{i}": words for i, words in services.items()})
 
 
 @bp.route("/meeting", methods=["GET", "POST"])
@@ -384,7 +449,7 @@ def meeting(journey: Journey):
         journey.answers["attend"] = form.attend.data or None
         with writing():
             _save(journey, "child.meeting")
-        return redirect(_after_save("child.meeting"))
+        return redirect(_after_save(journey, "child.meeting"))
     return _page("child/meeting.html", journey, form, "child.meeting")
 
 
@@ -401,7 +466,7 @@ def sharing(journey: Journey):
                              "share_advocate": answers["share_advocate"],
                              "share_parents": answers["share_parents"]})
     if service is not None:
-        form.share_service.label.text = service_question(service.name)
+        form.share_service.label.text = service_question(service_words(service))
     if advocate is not None:
         form.share_advocate.label.text = advocate_question(advocate.name)
     if form.validate_on_submit():
@@ -414,10 +479,9 @@ def sharing(journey: Journey):
             share_advocate_name=advocate.name if advocate else "",
             share_parents=form.share_parents.data or None)
         consent.remember(answers, advocate.id if advocate else None, answers["share_advocate"])
-        journey.answers[RESUME] = "child.check"
         with writing():
-            journey.save()
-        return redirect(url_for("child.check"))
+            _save(journey, "child.sharing")
+        return redirect(_after_save(journey, "child.sharing"))
     return _page("child/sharing.html", journey, form, "child.sharing",
                  ask_service=service is not None, ask_advocate=advocate is not None,
                  again=request.args.get("again"))
@@ -444,25 +508,28 @@ def _assigned_advocate(journey: Journey) -> User | None:
 @bp.get("/check")
 @child_journey
 def check(journey: Journey):
-    services = {s.id: s.name for s in _services(journey)}
+    services = {s.id: service_words(s) for s in _services(journey)}
     advocate = _assigned_advocate(journey)
     answers = journey.answers
     rows = summary_rows(answers, services, advocate_name=advocate.name if advocate else "")
     agreed = consent.agreed(answers, journey.invite)
     return _page("child/check.html", journey, SendForm(data={"token": journey.token}),
                  "child.check", rows=rows, change_pages=_change_pages(),
-                 readers=_readers_in_words(agreed, services, advocate),
+                 readers=_readers(agreed, answers, services, advocate),
                  ask_again=consent.needs_asking_again(answers, journey.invite),
                  changed=request.args.get("changed"))
 
 
-def _readers_in_words(agreed, services: dict[int, str], advocate: User | None) -> list[str]:
-    """Who will be able to read what the child sends, as the check page says it."""
-    readers = [_("The chair of your meeting can see this.")]
+def _readers(agreed, answers: dict, services: dict[int, ServiceWords],
+             advocate: User | None) -> list[Markup]:
+    """Who will be able to read what the child sends, as a list of who they are."""
+    readers = [Markup(escape(_("The chair of your meeting")))]
     if agreed.service_id is not None:
-        readers.append(_("%(service)s can see this.", service=services.get(agreed.service_id, "")))
+        words = services.get(agreed.service_id) or stored_service_words(answers)
+        readers.append(isolate(words.name, words.lang))
     if advocate is not None and advocate.id in agreed.advocate_ids:
-        readers.append(_("%(name)s, your advocate, can see this.", name=advocate.name))
+        readers.append(Markup(escape(_("%(name)s, your advocate")))
+                       % {"name": isolate(advocate.name)})
     return readers
 
 
@@ -521,7 +588,7 @@ def _seal_and_record(journey: Journey, token: str, draft: Draft, answers: dict) 
         db, conference=journey.conference, invite=journey.invite,
         payload={"author": "child", "language": language,
                  "answers": {k: v for k, v in answers.items()
-                             if k not in (RESUME, SENT_FROM_HERE)}},
+                             if k not in NOT_SENT}},
         idempotency_key=token, language=language,
         agreed=consent.agreed(answers, journey.invite), draft_id=draft.id,
         attachment_ids=kept, advocacy_service_id=consent.service_asked_about(answers),
@@ -553,18 +620,24 @@ def sent(journey: Journey):
         return redirect(url_for("child.welcome"))
     service = db.get(AdvocacyService, latest.advocacy_service_id) \
         if latest.advocacy_service_id else None
-    return render_template("child/sent.html", journey=journey, service=service)
+    return render_template("child/sent.html", journey=journey,
+                           service=service_words(service) if service else None)
 
 
 @bp.post("/start-again")
 @child_journey
 def start_again(journey: Journey):
-    """Add something else: the draft still holds the child's choices (who helps, who may
-    see), so it starts from the questions."""
-    journey.answers[RESUME] = "child.going_well"
+    """Add something else: the draft still holds the child's choices (who helps, the
+    meeting, who may see), so only the questions about what they think are asked again."""
+    _start_adding(journey)
     with writing():
         journey.save()
-    return redirect(url_for("child.how"))
+    return redirect(url_for("child.going_well"))
+
+
+def _start_adding(journey: Journey) -> None:
+    journey.answers[ADDING] = True
+    journey.answers[RESUME] = "child.going_well"
 
 
 # ---------------------------------------------------------------------------------------
