@@ -172,6 +172,13 @@ def coordinator(app, demo) -> Coordinator:
     return Coordinator(app.test_client(), demo["coordinator"])
 
 
+def staff_the_other_service(app) -> dict:
+    """The demo's second service has nobody who can read, so children are not offered it
+    until an advocate with a key joins it: this one."""
+    return add_staff(app, "advocate", "other.service@example.org", "other service phrase 55",
+                     service_id=2)
+
+
 def add_staff(app, role: str, email: str, passphrase: str | None = None,
               service_id: int | None = None) -> dict:
     """Another member of staff in the demo organisation, ready to sign in."""

@@ -14,6 +14,21 @@ import pyotp
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _TOKEN = re.compile(r'name="token"[^>]*value="([^"]*)"')
 _TAGS = re.compile(r"<[^>]+>")
+_FORM = re.compile(r'<form[^>]*action="([^"?#]*)[^"]*"[^>]*>(.*?)</form>', re.S)
+_HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*>')
+_ATTRIBUTE = re.compile(r'(name|value)="([^"]*)"')
+
+
+def hidden_fields(response, path: str) -> dict:
+    """The hidden fields of the page's form that posts to ``path``, sent as a browser would
+    (the CSRF token is taken separately)."""
+    body = response.get_data(as_text=True)
+    for action, inside in _FORM.findall(body):
+        if action == path.split("?")[0]:
+            fields = (dict(_ATTRIBUTE.findall(tag)) for tag in _HIDDEN.findall(inside))
+            return {f["name"]: html.unescape(f.get("value", "")) for f in fields
+                    if f.get("name") and f["name"] != "csrf_token"}
+    return {}
 
 
 def visible_text(response) -> str:
@@ -39,7 +54,7 @@ class Person:
         return match.group(1)
 
     def posts(self, path: str, data: dict | None = None, follow: bool = True, **kwargs):
-        form = {"csrf_token": self.csrf_token(), **(data or {})}
+        form = {"csrf_token": self.csrf_token(), **hidden_fields(self.page, path), **(data or {})}
         self.page = self.client.post(path, data=form, follow_redirects=follow, **kwargs)
         return self.page
 
@@ -77,7 +92,7 @@ class Child(Person):
         import io
 
         self.opens(path)
-        form = {"csrf_token": self.csrf_token(), **fields,
+        form = {"csrf_token": self.csrf_token(), **hidden_fields(self.page, path), **fields,
                 field: (io.BytesIO(data), filename, mimetype)}
         self.page = self.client.post(path, data=form, content_type="multipart/form-data",
                                      follow_redirects=follow)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from voiceapp.models import Invite, Submission
 
-from .conftest import add_staff
+from .conftest import add_staff, staff_the_other_service
 from .evidence import audit_actions, change_as_voiceapp, raw_database_contains
 from .people import Advocate
 
@@ -68,6 +68,7 @@ def test_an_advocate_never_sees_children_who_did_not_choose_them(app, child, ano
                                                                  advocate):
     child.tells(worries="chose myself", helper="myself")
     child.sends()
+    staff_the_other_service(app)
     another_child.tells(worries="chose the other service", helper="service:2",
                         share_service="yes")
     another_child.sends()

@@ -8,7 +8,7 @@ import re
 
 from voiceapp.models import Invite, Submission
 
-from .conftest import add_staff
+from .conftest import add_staff, staff_the_other_service
 from .evidence import change_as_voiceapp, count, newest_submission, readers_of
 from .people import Advocate
 
@@ -64,14 +64,16 @@ def test_no_to_the_assigned_advocate_holds_even_through_their_service(app, child
 
 
 def test_choosing_another_service_after_agreeing_asks_again(app, child):
+    staff_the_other_service(app)
     child.tells(worries="about services", helper="service:1", share_service="yes")
     child.opens("/check")
     assert readers_listed(child) == ["The chair of your meeting", "Children's Rights Officer"]
     child.answers("/help?change=1", helper="service:2")
+    assert child.page.request.path == "/sharing"  # asked about the new one before the check
+    assert "Please answer again" in child.sees
+    assert "Can the Example Advocacy Service see what you said too?" in child.sees
     child.opens("/check")
     assert readers_listed(child) == ["The chair of your meeting"]
-    child.opens("/sharing")
-    assert "Can the Example Advocacy Service see what you said too?" in child.sees
     child.sends()
     assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
 
@@ -94,6 +96,50 @@ def test_a_new_assignment_after_agreeing_is_not_a_reader_until_the_child_is_aske
     readers = readers_of(app, newest_submission(app))
     assert readers == {CHAIR, "recovery"}
     assert first["email"] not in readers
+
+
+def test_a_new_service_chosen_from_the_check_page_is_asked_about_first(app, child):
+    child.tells(worries="no service at first", helper="myself")
+    child.answers("/help?change=1", helper="service:1")
+    assert child.page.request.path == "/sharing"
+    assert "Can the Children's Rights Officer see what you said too?" in child.sees
+    child.answers("/sharing?change=1", share_service="yes")
+    assert child.page.request.path == "/check"
+    assert readers_listed(child) == ["The chair of your meeting", "Children's Rights Officer"]
+
+
+def test_a_yes_counts_only_for_the_advocate_the_page_named(app, child):
+    """The coordinator assigns someone else while the child has the sharing page open: the
+    child's yes was about the first advocate, so it is not given to the second."""
+    assigned_advocate(app)
+    child.tells(worries="the page named someone else", helper="myself")
+    child.opens("/sharing")
+    assert "Can assigned, your advocate, see what you said too?" in child.sees
+    second = add_staff(app, "advocate", "second@example.org", "second passphrase 88")
+    change_as_voiceapp(app, Invite, assigned_advocate_id=second["id"])
+    child.posts("/sharing", {"share_advocate": "yes"})
+    assert child.page.request.path == "/sharing"
+    assert "Something changed about who can help you. Please answer again" in child.sees
+    assert "Can second, your advocate, see what you said too?" in child.sees
+    child.opens("/check")
+    assert readers_listed(child) == ["The chair of your meeting"]
+    child.sends()
+    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
+
+
+def test_a_yes_about_one_service_is_not_kept_after_choosing_another_in_another_tab(app, child):
+    staff_the_other_service(app)
+    child.tells(worries="two tabs", helper="service:1")
+    child.opens("/sharing")
+    sharing_page = child.page
+    assert "Can the Children's Rights Officer see what you said too?" in child.sees
+    child.answers("/help", helper="service:2")  # the other tab
+    child.page = sharing_page
+    child.posts("/sharing", {"share_service": "yes"})
+    assert "Please answer again" in child.sees
+    assert "Can the Example Advocacy Service see what you said too?" in child.sees
+    child.sends()
+    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
 
 
 def test_adding_something_later_keeps_the_same_agreement(app, child):
@@ -129,3 +175,21 @@ def test_a_no_to_an_advocate_by_name_stays_no_when_they_are_unassigned(app, chil
     child.sends()
     readers = readers_of(app, newest_submission(app))
     assert readers == {CHAIR, "recovery", ADVOCATE}
+
+
+def test_a_service_nobody_can_read_for_is_not_offered(app, child, coordinator):
+    """A yes to a service with no advocate who has a key would reach nobody, while the child
+    is told it will: such a service is not offered, and the coordinator is told why."""
+    child.tells(worries="who can help")
+    child.opens("/help")
+    assert "Children's Rights Officer" in child.sees
+    assert "Example Advocacy Service" not in child.sees
+    child.answers("/help", helper="service:2")  # forged: not on the page
+    child.opens("/check")
+    assert readers_listed(child) == ["The chair of your meeting"]
+    coordinator.signs_in()
+    coordinator.opens("/admin/settings")
+    assert "Not offered to children yet: nobody in this service has a key" in coordinator.sees
+    staff_the_other_service(app)
+    child.opens("/help")
+    assert "Example Advocacy Service" in child.sees

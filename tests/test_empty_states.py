@@ -46,7 +46,8 @@ def test_a_coordinator_with_no_notifications_and_a_new_conference(app, coordinat
     add_conference(app, chair_id=1, reference="CP-EMPTY-1")
     coordinator.signs_in()
     coordinator.opens("/admin/notifications")
-    assert "Nobody has been told anything yet." in coordinator.sees
+    assert "No messages to staff yet." in coordinator.sees
+    assert "Waiting 0 Could not be delivered 0" in coordinator.sees
     coordinator.opens("/admin/")
     row = re.search(r"CP-EMPTY-1.*?</tr>", coordinator.page.get_data(as_text=True), re.S)
     assert [visible_text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(0),

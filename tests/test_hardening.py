@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import threading
 import uuid
 
@@ -16,7 +17,7 @@ from voiceapp import audit
 from voiceapp.db import write_transaction
 from voiceapp.models import Attachment, AttachmentChunk, AuditEvent, Draft, WebSession
 
-from .conftest import make_app
+from .conftest import make_app, staff_the_other_service
 from .evidence import audit_actions, count, more_invites
 from .people import Chair, Child, Staff, visible_text
 from .test_attachments import VOICE, sent_attachment_url, started
@@ -252,6 +253,7 @@ def test_a_cookie_planted_before_the_child_opens_their_invite_reads_nothing(app,
 
 
 def test_someone_else_holding_the_code_is_not_shown_the_sent_page(app, child):
+    staff_the_other_service(app)
     child.tells(worries="sent from my phone", helper="service:2")
     child.sends()
     assert "Example Advocacy Service" in child.sees
@@ -269,3 +271,29 @@ def test_a_link_to_another_invite_asks_even_with_nothing_unsent(app, child, anot
     assert child.page.status_code == 200
     child.posts("/", {"code": another_child.code, "switch": "1"})
     assert child.page.request.path == "/welcome"
+
+
+def test_query_parameters_never_become_part_of_the_pages_own_addresses(app, client):
+    """Language links and form addresses keep the page's path: a parameter cannot turn them
+    into another host's address, another scheme or a crash."""
+    assert client.get("/?endpoint=1").status_code == 200
+    page = client.get("/?_external=1", headers={"Host": "evil.example"})
+    assert "evil.example" not in page.get_data(as_text=True)
+    assert 'href="/?_external=1&amp;lang=cy"' in page.get_data(as_text=True)
+    for hostile in ("_scheme=https", "_anchor=x", "_method=POST", "endpoint=x"):
+        body = client.get(f"/leaving-quickly?{hostile}").get_data(as_text=True)
+        links = re.findall(r'href="([^"]*)" lang=', body)  # the language links
+        assert links and all(link.startswith(f"/leaving-quickly?{hostile}&amp;lang=")
+                             for link in links), links
+
+
+def test_numbers_too_big_for_the_database_are_not_found(app, coordinator, chair):
+    coordinator.signs_in()
+    huge = "9" * 25
+    for path in (f"/admin/conferences/{huge}", f"/admin/invites/{huge}/card",
+                 f"/admin/services/{huge}"):
+        assert coordinator.opens(path).status_code == 404, path
+    assert coordinator.opens(f"/admin/audit?page={huge}").status_code == 200
+    assert coordinator.opens(f"/admin/notifications?page={huge}").status_code == 200
+    chair.signs_in()
+    assert chair.opens(f"/chair/conferences/{huge}").status_code == 404

@@ -84,6 +84,22 @@ def test_a_key_written_for_the_chair_is_not_used_and_a_copied_seal_does_not_help
     assert len(keys) == 2
 
 
+def test_a_key_written_for_the_chair_does_not_lock_them_out_and_is_reported(app, chair,
+                                                                             child):
+    chair_id = value_of(app, User.id, User.email == CHAIR)
+    child.tells(worries="the chair still reads this")
+    child.sends()
+    forged = crypto.key_id_of(crypto.public_key_of(attackers_key(app, chair_id)))
+    chair.signs_in_and_unlocks()
+    assert chair.page.request.path != "/staff/unlock", "the real passphrase still unlocks"
+    assert "integrity.altered" in audit_actions(app)
+    assert "key.unlock-failed" not in audit_actions(app)
+    chair.opens_submission(newest_submission(app))
+    assert "the chair still reads this" in chair.sees
+    chair.opens("/staff/account")
+    assert forged[:12] not in chair.page.get_data(as_text=True)
+
+
 def test_moving_an_advocate_into_a_service_in_the_database_makes_no_reader(app, child):
     account = add_staff(app, "advocate", "mover@example.org", "mover passphrase 909",
                         service_id=2)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from voiceapp.models import AdvocacyService
 
+from .conftest import add_staff, staff_the_other_service
 from .evidence import change_as_voiceapp, newest_submission
 
 WORDS = {
@@ -54,7 +55,8 @@ def test_the_helper_page_names_and_describes_each_service_in_the_childs_language
     assert TEL in body(page)  # the number is shown, and a tap rings it
 
 
-def test_the_helper_page_shows_how_to_contact_each_service(child):
+def test_the_helper_page_shows_how_to_contact_each_service(app, child):
+    staff_the_other_service(app)
     child.opens_invite()
     child.starts()
     page = child.opens("/help")
@@ -174,6 +176,12 @@ def test_a_coordinator_names_a_service_in_every_offered_language(app, coordinato
     assert 'dir="rtl" id="words_ar-name" lang="ar" name="words_ar-name"' in body(page)
     page = coordinator.fills_in("/admin/services/new", service_form(RIVERSIDE))
     assert page.status_code == 200
+    with app.app_context():
+        from voiceapp.db import db
+        riverside = db.scalar(select(AdvocacyService.id).where(
+            AdvocacyService.name == "Riverside Young People's Advocacy"))
+    add_staff(app, "advocate", "riverside@example.org", "riverside phrase 333",
+              service_id=riverside)
     child.opens_invite()
     child.opens("/welcome?lang=cy")
     child.starts()
@@ -220,3 +228,20 @@ def test_words_in_a_language_no_longer_offered_are_kept(app, coordinator):
         service = db.get(AdvocacyService, 1)
         assert service.translations["cy"]["description"] == "Newydd"
         assert service.translations["ar"]["name"] == WORDS["ar"]["name"]
+
+
+def test_characters_that_turn_text_around_are_taken_out_of_a_services_words(app, coordinator,
+                                                                            child):
+    """A right-to-left override typed into a service's name would reverse the sentence
+    around it on every child's page."""
+    coordinator.signs_in()
+    page = coordinator.fills_in("/admin/services/1", service_form(
+        RIVERSIDE, name="Helpline\u202e", in_a_sentence="the \u2067Helpline",
+        contact="0800 1111\u200f"))
+    assert page.status_code == 200 and page.request.path != "/admin/services/1"
+    child.opens_invite()
+    child.starts()
+    page = child.opens("/help")
+    for control in ("\u202e", "\u2067", "\u200f"):
+        assert control not in body(page)
+    assert "Helpline" in child.sees

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from flask import Flask, url_for
 from flask_compress import Compress
 from sqlalchemy import select as sa_select
+from werkzeug.routing import IntegerConverter
 
 from . import (
     access_log, cli, db, delivery, errors, i18n, integrity, invites, resources, security,
@@ -22,12 +23,22 @@ from .questions import CONFERENCE_KINDS
 from .config import Settings, UnsafeSettings, from_env
 
 
+class RowId(IntegerConverter):
+    """``<int:...>`` in every address: a number bigger than any row id is not found (404),
+    instead of overflowing the database's integer."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: Settings | Mapping | None = None) -> Flask:
     """Build the app. ``config`` is a :class:`Settings`, or overrides for the environment's."""
     settings = config if isinstance(config, Settings) else from_env(**dict(config or {}))
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()),
                 template_folder=str(resources.folder("templates")),
                 static_folder=str(resources.folder("static")))
+    app.url_map.converters["int"] = RowId
     cookie_name = "__Host-voiceapp" if settings.secure_cookies else "voiceapp"
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -35,6 +37,15 @@ class Form(FlaskForm):
 def choices_of(options: list[tuple]) -> list[SelectChoice]:
     """Form choices from the (value, emoji, words) answers in :mod:`voiceapp.questions`."""
     return [SelectChoice(value, label) for value, _emoji, label in options]
+
+
+_DIRECTION_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain_words(value):
+    """Words typed by staff that children will read inside other text: without the invisible
+    characters that change the direction of the text around them, and trimmed."""
+    return _DIRECTION_CONTROLS.sub("", value).strip() if isinstance(value, str) else value
 
 
 def _stripped(value):

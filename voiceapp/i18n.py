@@ -8,9 +8,10 @@ chosen from those that have a complete catalogue in ``translations/``.
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from babel import Locale
-from flask import Flask, current_app, request, session, url_for
+from flask import Flask, current_app, request, session
 from flask_babel import Babel, get_locale
 from markupsafe import Markup
 from sqlalchemy import select
@@ -122,10 +123,13 @@ def this_page(lang: str | None = None) -> str:
     """This page's address, shown in ``lang``; without one, the address a form on the page
     posts to (no ``lang`` to override a language chosen with a button, and no ``#part``,
     which a redirect would carry on to the next page)."""
-    args = {key: value for key, value in request.args.items() if key != "lang"}
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
     if lang:
-        args["lang"] = lang
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+        args.append(("lang", lang))
+    # Built from the path as it came, never through url_for: a query parameter must not be
+    # able to become one of url_for's own (_external, _scheme, _anchor, endpoint).
+    address = request.script_root + request.path
+    return f"{address}?{urlencode(args)}" if args else address
 
 
 def init_app(app: Flask, default_locale: str, timezone: str) -> None:

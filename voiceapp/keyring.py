@@ -20,7 +20,7 @@ from flask import session as flask_session
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import crypto
+from . import crypto, integrity
 from .config import settings
 from .db import db, utcnow
 from .models import Conference, KeyResetRequest, Organisation, RecipientKey, Role, User
@@ -96,8 +96,6 @@ def retire_keys(tx: Session, user: User) -> None:
 def pending_key_reset(tx: Session, user: User) -> KeyResetRequest | None:
     """The request for ``user``'s new key waiting for approval (one whose row was written
     outside voiceapp does not count)."""
-    from . import integrity
-
     asked = tx.scalar(select(KeyResetRequest).where(KeyResetRequest.user_id == user.id,
                                                     KeyResetRequest.decided_at.is_(None)))
     return asked if asked is not None and integrity.holds(asked) else None
@@ -155,16 +153,40 @@ def create_recovery_key(tx: Session, organisation: Organisation) -> tuple[Recipi
     return key, crypto.format_recovery_key(private)
 
 
-def keys_of(user: User) -> list[RecipientKey]:
+def _every_key_of(user: User) -> list[RecipientKey]:
     return list(db.scalars(select(RecipientKey).where(RecipientKey.user_id == user.id)
                            .order_by(RecipientKey.created_at)))
 
 
+def keys_of(user: User) -> list[RecipientKey]:
+    """The keys voiceapp made for ``user``. A row written behind its back (its seal fails) is
+    never unlocked, shown as in use or sealed to: see :func:`altered_keys_of`."""
+    return [key for key in _every_key_of(user) if integrity.holds(key)]
+
+
+def altered_keys_of(user: User) -> list[RecipientKey]:
+    """Rows in the key table, in ``user``'s name, that voiceapp did not write: to report."""
+    return [key for key in _every_key_of(user) if not integrity.holds(key)]
+
+
+def services_that_can_read(tx: Session, organisation_id: int) -> set[int]:
+    """The advocacy services with someone to seal to: at least one advocate in it, not
+    disabled, with a key. Only these are offered to children; a child's yes to any other
+    would reach nobody."""
+    return set(tx.scalars(
+        select(User.advocacy_service_id).join(RecipientKey, RecipientKey.user_id == User.id)
+        .where(User.organisation_id == organisation_id, User.role == Role.ADVOCATE,
+               User.disabled_at.is_(None), User.advocacy_service_id.is_not(None),
+               RecipientKey.retired_at.is_(None)).distinct()))
+
+
 def active_key(tx: Session, user_id: int | None, organisation_id: int) -> RecipientKey | None:
-    return tx.scalar(select(RecipientKey).where(
+    """The newest key in use that voiceapp made (one whose seal fails is passed over)."""
+    newest_first = tx.scalars(select(RecipientKey).where(
         RecipientKey.user_id.is_(None) if user_id is None else RecipientKey.user_id == user_id,
         RecipientKey.organisation_id == organisation_id,
-        RecipientKey.retired_at.is_(None)).order_by(RecipientKey.created_at.desc()).limit(1))
+        RecipientKey.retired_at.is_(None)).order_by(RecipientKey.created_at.desc()))
+    return next((key for key in newest_first if integrity.holds(key)), None)
 
 
 def unlock(user: User, passphrase: str) -> dict[str, bytes]:
@@ -303,7 +325,6 @@ def recipients_for(tx: Session, conference: Conference, agreed: Agreed = Agreed(
     the recovery key the one pinned in the settings. A row that fails is left out and
     reported, never used: writing one row into the database makes nobody a reader.
     """
-    from . import integrity
 
     chair_ok = integrity.checked(tx, conference)
     people = {conference.chair_id, *agreed.advocate_ids}

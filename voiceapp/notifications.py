@@ -53,6 +53,10 @@ class Kind:
     body: object
     link: str = "staff.sign_in"
     coordinators_told_of_failure: bool = True
+    # Told because of what a child did: who was told, and when, would let a coordinator
+    # work out the child's choices (a low score, a service, a yes), so their page only
+    # counts these messages (see ABOUT_A_CHILD).
+    about_a_child: bool = False
 
 
 _SIGN_IN = _l("Sign in to voiceapp to read it: %(link)s")
@@ -60,29 +64,30 @@ KINDS: dict[str, Kind] = {
     "submission.new": Kind(
         _l("Something new for conference %(reference)s"),
         _l("Something new has been sent for conference %(reference)s (the meeting is on "
-           "%(when)s).")),
+           "%(when)s)."), about_a_child=True),
     "submission.urgent": Kind(
         _l("Needs looking at soon: conference %(reference)s"),
         _l("Something sent for conference %(reference)s (the meeting is on %(when)s) needs "
-           "looking at soon. Please read it today.")),
+           "looking at soon. Please read it today."), about_a_child=True),
     "submission.urgent-duty": Kind(
         _l("Needs looking at soon: conference %(reference)s"),
         _l("Something a child sent for conference %(reference)s (the meeting is on "
            "%(when)s) needs looking at soon. Its chair has been told too. If the chair "
-           "cannot be reached, follow your usual safeguarding steps for this conference.")),
+           "cannot be reached, follow your usual safeguarding steps for this conference."),
+        about_a_child=True),
     "advocate.asked": Kind(
         _l("A child asked for your help: conference %(reference)s"),
         _l("A child has asked your advocacy service to help them with conference "
            "%(reference)s (the meeting is on %(when)s). Sign in to see which child."),
-        link="advocate.dashboard"),
+        link="advocate.dashboard", about_a_child=True),
     "advocate.shared": Kind(
         _l("A child shared their views with you: conference %(reference)s"),
         _l("A child has shared their views with you for conference %(reference)s (the "
-           "meeting is on %(when)s)."), link="advocate.dashboard"),
+           "meeting is on %(when)s)."), link="advocate.dashboard", about_a_child=True),
     "chair.summary": Kind(
         _l("New views for your conferences"),
         _l("Since yesterday morning, something new has been sent for these conferences: "
-           "%(references)s."), link="chair.inbox"),
+           "%(references)s."), link="chair.inbox", about_a_child=True),
     "staff.welcome": Kind(
         _l("Your voiceapp account"),
         _l("An account has been made for you on voiceapp. Set your password and "
@@ -123,6 +128,7 @@ KINDS: dict[str, Kind] = {
         _l("A line of the audit log was changed or removed. Tell whoever looks after the "
            "server and the database straight away."), link="admin.audit_log"),
 }
+ABOUT_A_CHILD = frozenset(name for name, kind in KINDS.items() if kind.about_a_child)
 FOOTER = _l("This message only says that something happened. It never says what a child "
             "said. Please do not reply to it.")
 

@@ -14,7 +14,7 @@ from wtforms.validators import (
     URL, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp,
 )
 
-from ..fields import Form, MultiCheckboxField
+from ..fields import Form, MultiCheckboxField, plain_words
 from ..i18n import language_name
 from ..models import ConferenceKind, Role
 from ..questions import CONFERENCE_KINDS
@@ -93,29 +93,38 @@ class SettingsForm(Form):
                         "Days after the meeting must be between 1 and 90"))])
 
 
+def _words(field, label, most: int, required=None):
+    """A service's words in one language: plain (see :func:`plain_words`), trimmed, at most
+    ``most`` characters, and required with the message ``required`` if given."""
+    needed = [DataRequired(message=required)] if required else []
+    return field(label, filters=[plain_words], validators=[*needed, Length(max=most)])
+
+
+NAME = _l("Name a child will see")
+IN_A_SENTENCE = _l("The name inside a sentence")
+DESCRIPTION = _l("What they do, in words a child understands")
+CONTACT = _l("How to contact them")
+
+
 class ServiceWordsForm(wtforms.Form):
     """An advocacy service's words in one language besides the default (a part of
     :class:`ServiceForm`: its names are prefixed with the language)."""
 
-    name = StringField(_l("Name a child will see"), validators=[Length(max=120)])
-    in_a_sentence = StringField(_l("The name inside a sentence"), validators=[Length(max=160)])
-    description = TextAreaField(_l("What they do, in words a child understands"), validators=[
-        Length(max=500)])
-    contact = StringField(_l("How to contact them"), validators=[Length(max=200)])
+    name = _words(StringField, NAME, 120)
+    in_a_sentence = _words(StringField, IN_A_SENTENCE, 160)
+    description = _words(TextAreaField, DESCRIPTION, 500)
+    contact = _words(StringField, CONTACT, 200)
 
 
 class ServiceForm(Form):
     """An advocacy service in the default language, and in each other language offered to
     children (see :func:`service_form`)."""
 
-    name = StringField(_l("Name a child will see"), validators=[
-        DataRequired(message=_l("Enter a name")), Length(max=120)])
-    in_a_sentence = StringField(_l("The name inside a sentence"), validators=[
-        DataRequired(message=_l("Enter the name as it goes inside a sentence")),
-        Length(max=160)])
-    description = TextAreaField(_l("What they do, in words a child understands"), validators=[
-        Length(max=500)])
-    contact = StringField(_l("How to contact them"), validators=[Length(max=200)])
+    name = _words(StringField, NAME, 120, _l("Enter a name"))
+    in_a_sentence = _words(StringField, IN_A_SENTENCE, 160,
+                           _l("Enter the name as it goes inside a sentence"))
+    description = _words(TextAreaField, DESCRIPTION, 500)
+    contact = _words(StringField, CONTACT, 200)
     shared_email = email_field(_l("The service's shared email address (optional)"),
                                required=False)
     active = BooleanField(_l("Offer this service to children"), default=True)

@@ -56,6 +56,12 @@ def _record(user: User, action: str, subject: str, **detail) -> None:
     audit.record(db, action, actor=audit.actor_for(user), subject=subject, **detail)
 
 
+def _page_number() -> int:
+    """``?page=`` as a page number; nonsense or a number too big for the database is page 1."""
+    page = request.args.get("page", default=1, type=int)
+    return page if 1 <= page <= 1_000_000 else 1
+
+
 def _confirm(user: User, title, explanation: list, button, cancel: str):
     return render_template("components/confirm.html", user=user, title=title,
                            explanation=explanation, button=button, cancel=cancel)
@@ -101,7 +107,8 @@ def home(user: User):
     return render_template("admin/home.html", user=user, rows=rows, now=utcnow(),
                            alarms=integrity.recent_alarms(db),
                            disabled_chairs=[c for c, *_ in rows if c.starts_at >= utcnow()
-                                            and c.chair.disabled_at is not None])
+                                            and c.chair.disabled_at is not None],
+                           organisation=_organisation(user))
 
 
 def _conference_form(user: User, conference: Conference | None = None) -> ConferenceForm:
@@ -254,8 +261,9 @@ def _card_words(lang: str, invite: Invite, start: str) -> dict:
             "title": _("Tell us what you think"),
             "intro": _("You can tell the person in charge of your meeting what you think, in "
                        "your own way. It is private."),
+            # The address isolated left to right (U+2066 ... U+2069), whatever the language.
             "scan": _("Scan the code with a phone camera, or go to %(address)s and type this "
-                      "code:", address=start),
+                      "code:", address=f"\u2066{start}\u2069"),
             "until": _("It works until %(date)s.", date=format_date(invite.expires_at, "long")),
             "keep": _("Keep this card somewhere private. If you need help, ask the person who "
                       "gave it to you."),
@@ -473,7 +481,8 @@ def settings(user: User):
     missing = {s.id: [language_name(code) for code in s.missing_words(offered, offered[0])]
                if s.active else [] for s in services}
     return render_template("admin/settings.html", user=user, form=form, services=services,
-                           missing_words=missing, saved=request.args.get("saved")), \
+                           missing_words=missing, saved=request.args.get("saved"),
+                           can_read=keyring.services_that_can_read(db, user.organisation_id)), \
         400 if form.errors else 200
 
 
@@ -521,7 +530,7 @@ def numbers(user: User):
 @bp.get("/audit")
 @coordinator_only
 def audit_log(user: User):
-    page = max(request.args.get("page", default=1, type=int), 1)
+    page = _page_number()
     events = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
                         .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()
     checked = bool(request.args.get("check"))
@@ -545,12 +554,20 @@ def audit_log(user: User):
 @bp.get("/notifications")
 @coordinator_only
 def notifications_page(user: User):
-    """Every message: to whom, about which conference, when, sent or failed and why. In
-    development with no mail set up, this is the mail outbox: the messages themselves."""
-    page = max(request.args.get("page", default=1, type=int), 1)
+    """Every message to staff: to whom, about which conference, when, sent or failed and
+    why. In development with no mail set up, this is the mail outbox: the messages
+    themselves. Messages told because of what a child did are only counted: who was told
+    when would tell a coordinator the child's choices."""
+    page = _page_number()
     rows = db.scalars(select(Notification).options(selectinload(Notification.conference))
+                      .where(Notification.kind.not_in(notifications.ABOUT_A_CHILD))
                       .order_by(Notification.created_at.desc())
                       .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()
+    state = case((Notification.sent_at.is_not(None), "sent"),
+                 (Notification.failed_at.is_not(None), "failed"), else_="waiting")
+    about_children = dict(db.execute(
+        select(state, func.count()).where(Notification.kind.in_(notifications.ABOUT_A_CHILD))
+        .group_by(state)).all())
     config = app_settings()
     outbox = not delivery.emails_for_real(config) and not config.is_production
     shown = {}
@@ -563,7 +580,7 @@ def notifications_page(user: User):
     return render_template("admin/notifications.html", user=user, rows=rows[:AUDIT_PAGE],
                            page=page, more=len(rows) > AUDIT_PAGE,
                            subjects={row.id: delivery.subject_of(row) for row in rows},
-                           outbox=outbox, shown=shown,
+                           outbox=outbox, shown=shown, about_children=about_children,
                            channel=delivery.channel_for(config), now=utcnow())
 
 
@@ -571,10 +588,27 @@ def notifications_page(user: User):
 @coordinator_only
 def send_again(user: User, notification_id: int):
     notification = db.get(Notification, notification_id)
-    if notification is None:
+    if notification is None or notification.kind in notifications.ABOUT_A_CHILD:
         abort(404)
     if notification.failed_at is not None:
         with writing():
             delivery.send_again(notification)
             _record(user, "notification.sent-again", f"notification:{notification.id}")
+    return redirect(url_for("admin.notifications_page"))
+
+
+@bp.post("/notifications/about-children/again")
+@coordinator_only
+def send_again_about_children(user: User):
+    """Every message about a child's send that could not be delivered, sent again together
+    (one by one would show who they were to)."""
+    with writing():
+        failed = db.scalars(select(Notification).where(
+            Notification.kind.in_(notifications.ABOUT_A_CHILD),
+            Notification.failed_at.is_not(None))).all()
+        for notification in failed:
+            delivery.send_again(notification)
+        if failed:
+            _record(user, "notification.sent-again", "notifications:about-children",
+                    count=len(failed))
     return redirect(url_for("admin.notifications_page"))

@@ -78,6 +78,8 @@ class SharingForm(Form):
     share_advocate = optional_choice("", choices_of(SHARE_ADVOCATE))
     share_parents = optional_choice(_l("Can your parents or carers be told what you said?"),
                                     choices_of(SHARE_PARENTS))
+    # Who the questions on the page named: an answer counts only for them.
+    asked = HiddenField()
 
 
 class SendForm(Form):

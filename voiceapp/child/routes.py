@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from .. import attachments, audit, integrity, notifications, replies
+from .. import attachments, audit, integrity, keyring, notifications, replies
 from ..config import settings
 from ..db import db, release_request_session, utcnow, writing
 from ..i18n import isolate, offered_locales, service_words, this_page
@@ -431,9 +431,14 @@ def helper(journey: Journey):
                        helper_service_in_a_sentence=chosen.in_a_sentence if chosen else "",
                        helper_service_contact=chosen.contact if chosen else "",
                        helper_service_lang=chosen.lang if chosen else "")
-        consent.forget_stale_answers(answers, journey.invite)
+        asked_again = consent.forget_stale_answers(answers, journey.invite)
         with writing():
             _save(journey, "child.helper")
+        if request.args.get("change") and not _language_button() and (
+                asked_again or (service_id and answers["share_service"] is None)):
+            # Changed from the check page to a helper the child was not asked about: the
+            # sharing question comes before the check page (in the usual order it comes next).
+            return redirect(url_for("child.sharing", change=1, again=1 if asked_again else None))
         return redirect(_after_save(journey, "child.helper"))
     helper_emoji = {**HELPER_EMOJI, **{f"service:{i}": HELPER_EMOJI["service"]
                                        for i in services}}
@@ -462,14 +467,17 @@ def sharing(journey: Journey):
     service_id = consent.service_asked_about(answers)
     service = db.get(AdvocacyService, service_id) if service_id else None
     advocate = _assigned_advocate(journey)
-    form = SharingForm(data={"share_service": answers["share_service"],
-                             "share_advocate": answers["share_advocate"],
-                             "share_parents": answers["share_parents"]})
-    if service is not None:
-        form.share_service.label.text = service_question(service_words(service))
-    if advocate is not None:
-        form.share_advocate.label.text = advocate_question(advocate.name)
-    if form.validate_on_submit():
+    asked = f"{service.id if service else ''}:{advocate.id if advocate else ''}"
+    form = _sharing_form(service, advocate, {key: answers[key] for key in (
+        "share_service", "share_advocate", "share_parents")})
+    changed = form.is_submitted() and form.asked.data != asked
+    if changed:
+        # The helper or the assigned advocate changed after the page was shown (another tab,
+        # a coordinator): the answer was about someone else, so it is not kept. Ask again.
+        form = _sharing_form(service, advocate, {"share_parents": form.share_parents.data},
+                             formdata=None)
+    form.asked.data = asked
+    if not changed and form.validate_on_submit():
         answers.update(
             share_service=(form.share_service.data or None) if service else None,
             share_service_id=service.id if service and form.share_service.data else None,
@@ -484,13 +492,27 @@ def sharing(journey: Journey):
         return redirect(_after_save(journey, "child.sharing"))
     return _page("child/sharing.html", journey, form, "child.sharing",
                  ask_service=service is not None, ask_advocate=advocate is not None,
-                 again=request.args.get("again"))
+                 again=changed or request.args.get("again"))
+
+
+def _sharing_form(service: AdvocacyService | None, advocate: User | None, data: dict,
+                  **options) -> SharingForm:
+    """The sharing questions, each naming who it is about."""
+    form = SharingForm(data=data, **options)
+    if service is not None:
+        form.share_service.label.text = service_question(service_words(service))
+    if advocate is not None:
+        form.share_advocate.label.text = advocate_question(advocate.name)
+    return form
 
 
 def _services(journey: Journey) -> list[AdvocacyService]:
+    """The services a child may choose: offered, and with an advocate who can read."""
+    can_read = keyring.services_that_can_read(db, journey.organisation.id)
     return list(db.scalars(select(AdvocacyService).where(
         AdvocacyService.organisation_id == journey.organisation.id,
-        AdvocacyService.active.is_(True)).order_by(AdvocacyService.name)))
+        AdvocacyService.active.is_(True), AdvocacyService.id.in_(can_read))
+        .order_by(AdvocacyService.name)))
 
 
 def _assigned_advocate(journey: Journey) -> User | None:

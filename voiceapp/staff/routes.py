@@ -16,7 +16,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .. import audit, crypto, keyring, notifications
+from .. import audit, crypto, integrity, keyring, notifications
 from ..auth import (
     NEEDS_CODE, SIGNED_IN, accept_code, check_password, code_matches, easy_to_guess,
     find_staff_invite,
@@ -284,6 +284,11 @@ def unlock(user: User):
     form = UnlockForm()
     if form.validate_on_submit():
         throttle().check(("unlock:account", str(user.id)))
+        altered = keyring.altered_keys_of(user)
+        if altered:  # never unlocked or used; said loudly, once per attempt
+            with writing():
+                for key in altered:
+                    integrity.report_altered(db, key, reader=audit.actor_for(user))
         try:
             keys = keyring.unlock(user, form.passphrase.data)  # Argon2: no lock held
         except crypto.WrongPassphrase:
