@@ -129,7 +129,7 @@ def test_a_child_records_a_voice_note_and_the_chair_plays_it_back(
     exif[0x8825] = {1: "N", 2: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 40.2)}
     exif[0x010F] = "PhoneMaker"
     Image.new("RGB", (200, 150), (30, 160, 90)).save(drawing, "JPEG", exif=exif.tobytes())
-    child.get_by_label("Add a photo of a drawing").set_input_files(
+    child.locator("#photo").set_input_files(
         files=[{"name": "IMG_2044.JPG", "mimeType": "image/jpeg", "buffer": drawing.getvalue()}])
     child.get_by_role("button", name="Continue").click()
     child.goto(url + "/check")
