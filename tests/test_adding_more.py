@@ -51,6 +51,21 @@ def test_adding_more_keeps_the_choices_and_asks_only_what_is_new(app, child, adv
     assert "something new" in advocate.sees
 
 
+def test_the_chair_sees_which_sending_was_added_later(app, child, chair):
+    sends_sharing_with_the_service(child)
+    first = newest_submission(app)
+    child.opens("/sent")
+    child.posts("/start-again")
+    child.answers("/worries", text="one more thing")
+    child.sends()
+    second = newest_submission(app)
+    chair.signs_in_and_unlocks()
+    chair.opens_submission(first)
+    assert "The child added this to what they sent before." not in chair.sees
+    chair.opens_submission(second)
+    assert "The child added this to what they sent before." in chair.sees
+
+
 def test_a_child_who_changes_their_mind_while_adding_is_heard(app, child):
     sends_sharing_with_the_service(child)
     first = newest_submission(app)

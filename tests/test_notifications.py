@@ -342,6 +342,7 @@ def test_a_chairs_own_words_are_sealed_and_audited_without_them(app, demo, child
     assert page.status_code == 400 and "Write your message" in chair.sees
     chair.posts(f"/chair/submissions/{submission}/read",
                 {"reply": "own", "own_words": "Thank you, Robin-tree-7731."})
+    assert "Reply to the child Thank you, Robin-tree-7731." in chair.sees  # the chair sees it
     child.opens("/welcome")
     assert "Thank you, Robin-tree-7731." in child.sees
     assert not raw_database_contains(app, b"Robin-tree-7731")

@@ -68,3 +68,10 @@ def for_invite(tx: Session, invite_id: int) -> dict[uuid.UUID, list[tuple[str, s
         if words:
             found.setdefault(reply.submission_id, []).append((reply.chair.name, words))
     return found
+
+
+def for_submission(tx: Session, submission: Submission) -> list[tuple[str, str]]:
+    """The replies to one submission, as the child sees them (in the reader's language)."""
+    if submission.invite_id is None:
+        return []
+    return for_invite(tx, submission.invite_id).get(submission.id, [])

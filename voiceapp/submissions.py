@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, crypto, integrity, keyring
@@ -153,6 +153,7 @@ class Reading:
     problem: str | None = None  # "no-key" or "altered"
     altered_files: set[str] = field(default_factory=set)  # voice notes or photos changed
     services: dict[int, ServiceWords] = field(default_factory=dict)  # in the reader's words
+    added_later: bool = False  # the child sent something with this invite before
 
     @property
     def attachments(self) -> list[dict]:
@@ -195,7 +196,17 @@ def read_for(tx: Session, reader: User, keys: dict[str, bytes], submission: Subm
         integrity.report_altered(tx, submission, reader=audit.actor_for(reader))
         return Reading(submission, problem="altered")
     audit.record(tx, action, actor=audit.actor_for(reader), subject=subject)
-    return Reading(submission, payload=payload, services=_services_named(tx, reader, payload))
+    return Reading(submission, payload=payload, services=_services_named(tx, reader, payload),
+                   added_later=_added_later(tx, submission))
+
+
+def _added_later(tx: Session, submission: Submission) -> bool:
+    """Whether the child had already sent something with this invite: this adds to it."""
+    if submission.author != Author.CHILD or submission.invite_id is None:
+        return False
+    return tx.scalar(select(func.count()).select_from(Submission).where(
+        Submission.invite_id == submission.invite_id, Submission.author == Author.CHILD,
+        Submission.created_at < submission.created_at)) > 0
 
 
 def _services_named(tx: Session, reader: User, payload: dict) -> dict[int, ServiceWords]:

@@ -113,6 +113,7 @@ def submission(user: User, keys: dict[str, bytes], submission_id: uuid.UUID,
         check_files(db, reading, audit.actor_for(user))
     return render_template("chair/submission.html", user=user, reading=reading,
                            conference=reading.submission.conference,
+                           replies=replies.for_submission(db, found),
                            form=form or MarkReadForm()), 400 if form else 200
 
 
