@@ -265,6 +265,50 @@ def test_two_senders_at_once_send_every_message_once(app, smtp, database_url, tm
     assert len(ids) == 42 and len(set(ids)) == 42
 
 
+class SlowChannel:
+    """A mail server that takes a minute a message, on a clock the test moves."""
+
+    def __init__(self, clock: list) -> None:
+        self.clock, self.sent = clock, []
+
+    def send(self, message) -> None:
+        self.clock[0] += timedelta(minutes=1)
+        self.sent.append(message.message_id)
+
+
+def test_a_slow_mail_server_never_makes_a_second_sender_send_the_same_message(
+        app, monkeypatch):
+    """A sender stops before its claim runs out and lets the rest go, so another sender
+    taking them later cannot send one it is still sending."""
+    with app.app_context(), app.extensions["voiceapp.db"].write_sessions() as tx, tx.begin():
+        notifications.tell(tx, *[notifications.note("staff.passphrase-changed",
+                                                    f"person{n}@example.org")
+                                 for n in range(6)])
+    clock = [utcnow()]
+    monkeypatch.setattr(delivery, "utcnow", lambda: clock[0])
+    channel = SlowChannel(clock)
+    with app.app_context():
+        first = delivery.deliver_due(channel, now=clock[0])
+        assert 0 < first.sent < 6  # it stopped while its claim held
+        while len(channel.sent) < 6:
+            delivery.deliver_due(channel, now=clock[0])  # the other sender, later
+    assert len(channel.sent) == len(set(channel.sent)) == 6
+
+
+def test_a_message_that_needs_looking_at_soon_goes_first(app, smtp, child):
+    with app.app_context(), app.extensions["voiceapp.db"].write_sessions() as tx, tx.begin():
+        notifications.tell(tx, *[notifications.note("staff.passphrase-changed",
+                                                    f"person{n}@example.org")
+                                 for n in range(5)])
+    child.tells(worries=PHRASE, safety=1)
+    child.sends()
+    with app.app_context():
+        delivery.deliver_due(delivery.channel_for(app.extensions["voiceapp.settings"]),
+                             batch=1)
+    [first] = smtp.mailbox.messages
+    assert first["Subject"].startswith("Needs looking at soon")
+
+
 def test_a_chair_who_prefers_one_email_each_morning_gets_one_summary(app, smtp, child,
                                                                      another_child):
     change_as_voiceapp(app, User, User.email == CHAIR, daily_summary=True)

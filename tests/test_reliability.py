@@ -111,3 +111,20 @@ def test_non_form_bodies_get_a_kind_answer(app, demo, path):
                        (b"--x\r\nbroken", "multipart/form-data; boundary=x")):
         response = client.post(path, data=body, content_type=kind)
         assert response.status_code in (302, 400), (path, kind)
+
+
+def test_after_sending_the_check_page_never_offers_to_send_nothing_again(app, child):
+    """Back to the check page after "sent" (or after the sent page failed to load): it goes
+    to the sent page, and a Send pressed again makes no second, empty submission."""
+    child.tells(worries="sent once")
+    child.sends()
+    assert count(app, Submission) == 1
+    page = child.opens("/check")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/sent")
+    child.opens("/sent")
+    child.posts("/send", {"token": "anything"})
+    assert child.page.request.path == "/sent"
+    assert count(app, Submission) == 1
+    child.answers("/worries", text="one more thing")  # answering again is adding
+    child.sends()
+    assert count(app, Submission) == 2

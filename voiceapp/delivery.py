@@ -34,13 +34,13 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app
 from flask_babel import force_locale, format_datetime
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from .config import Settings, settings
 from .db import utcnow, write_transaction
 from .models import Notification
-from .notifications import FOOTER, KINDS, _SIGN_IN, link_of, to_coordinators
+from .notifications import FOOTER, KINDS, URGENT, _SIGN_IN, link_of, to_coordinators
 
 log = logging.getLogger("voiceapp")
 
@@ -242,7 +242,8 @@ def claim(now: datetime, batch: int = BATCH) -> list[Notification]:
                    Notification.due_at <= now,
                    or_(Notification.claimed_until.is_(None),
                        Notification.claimed_until < now))
-            .order_by(Notification.due_at).limit(batch)
+            .order_by(case((Notification.kind.in_(URGENT), 0), else_=1), Notification.due_at)
+            .limit(batch)
             .with_for_update(skip_locked=True, of=Notification)))
         for notification in claimed:
             notification.claimed_until = now + LEASE
@@ -254,8 +255,14 @@ def deliver_due(channel, now: datetime | None = None, batch: int = BATCH) -> Rep
     now = now or utcnow()
     report = Report()
     claimed = claim(now, batch)
+    # Stop while the claim still holds: past it, another sender may take the same messages.
+    # What is left is let go at once, for the next round.
+    deadline = now + LEASE - timedelta(seconds=2 * TIMEOUT_SECONDS)
     daily: dict[str, list[Notification]] = {}
-    for notification in claimed:
+    for index, notification in enumerate(claimed):
+        if utcnow() >= deadline:
+            _let_go(claimed[index:] + [n for group in daily.values() for n in group])
+            return report
         if notification.daily:
             daily.setdefault(notification.to_address, []).append(notification)
             continue
@@ -266,6 +273,12 @@ def deliver_due(channel, now: datetime | None = None, batch: int = BATCH) -> Rep
                                message_id=group[0].message_id)
         _deliver(channel, group, report, lambda s=summary, r=references: message_for(s, r))
     return report
+
+
+def _let_go(unsent: list[Notification]) -> None:
+    with write_transaction() as tx:
+        tx.execute(update(Notification).where(Notification.id.in_([n.id for n in unsent]))
+                   .values(claimed_until=None))
 
 
 def _deliver(channel, group: list[Notification], report: Report, build) -> None:

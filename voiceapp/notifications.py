@@ -128,6 +128,7 @@ KINDS: dict[str, Kind] = {
         _l("A line of the audit log was changed or removed. Tell whoever looks after the "
            "server and the database straight away."), link="admin.audit_log"),
 }
+URGENT = ("submission.urgent", "submission.urgent-duty")  # delivered before anything else
 ABOUT_A_CHILD = frozenset(name for name, kind in KINDS.items() if kind.about_a_child)
 FOOTER = _l("This message only says that something happened. It never says what a child "
             "said. Please do not reply to it.")

@@ -139,6 +139,8 @@ def _after_save(journey: Journey, endpoint: str) -> str:
 
 def _save(journey: Journey, endpoint: str) -> None:
     """Save the answers, and where to come back to (inside :func:`writing`)."""
+    if _sent_and_not_adding(journey) and endpoint in QUESTIONS:
+        journey.answers[ADDING] = True  # answering again after sending adds to what was sent
     if _language_button():
         journey.answers[RESUME] = endpoint
     elif request.args.get("change"):
@@ -146,6 +148,12 @@ def _save(journey: Journey, endpoint: str) -> None:
     else:
         journey.answers[RESUME] = next_page(endpoint, journey.answers.get(ADDING, False))
     journey.save()
+
+
+def _sent_and_not_adding(journey: Journey) -> bool:
+    """This browser sent, and the child has not started adding anything since: the draft
+    holds only their kept choices, which are not a new sending."""
+    return bool(journey.answers.get(SENT_FROM_HERE)) and not journey.answers.get(ADDING)
 
 
 def _page(template: str, journey: Journey, form, endpoint: str, **context):
@@ -530,6 +538,8 @@ def _assigned_advocate(journey: Journey) -> User | None:
 @bp.get("/check")
 @child_journey
 def check(journey: Journey):
+    if _sent_and_not_adding(journey):
+        return redirect(url_for("child.sent"))  # never "Not answered" for what was just sent
     services = {s.id: service_words(s) for s in _services(journey)}
     advocate = _assigned_advocate(journey)
     answers = journey.answers
@@ -572,6 +582,8 @@ def send(journey: Journey):
     invite_id = journey.invite.id
     if journey.conference.starts_at <= utcnow():
         return render_template("child/closed.html", state=InviteState.EXPIRED), 410
+    if _sent_and_not_adding(journey):
+        return redirect(url_for("child.sent"))  # a Send pressed again: nothing new to send
     ask_again = False
     try:
         with writing():
