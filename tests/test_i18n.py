@@ -181,3 +181,11 @@ def test_a_language_the_organisation_does_not_offer_cannot_be_chosen_with_a_butt
     page = child.posts("/worries", {"text": "kept", "lang": "fr"})
     assert page.request.path == "/hopes"  # an ordinary Continue
     assert '<html lang="en-GB"' in page.get_data(as_text=True)
+
+
+def test_lang_en_and_en_gb_both_choose_english(client):
+    client.get("/?lang=cy")
+    for name in ("en", "en-GB", "en_GB"):
+        client.get("/?lang=cy")
+        page = client.get(f"/?lang={name}")
+        assert '<html lang="en-GB"' in page.get_data(as_text=True), name

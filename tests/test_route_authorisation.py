@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from .people import Child, Staff
 
@@ -19,8 +20,8 @@ CHILD_OPEN_PAGES = {"child.start", "child.open_link", "child.leave", "child.abou
 def example_url(rule) -> str:
     values = {}
     for name, converter in rule._converters.items():
-        kind = type(converter).__name__
-        values[name] = {"IntegerConverter": 1, "UUIDConverter": uuid.uuid4()}.get(kind, "x")
+        values[name] = 1 if isinstance(converter, IntegerConverter) else (
+            uuid.uuid4() if isinstance(converter, UUIDConverter) else "x")
     return rule.build(values)[1]
 
 

@@ -146,7 +146,7 @@ def test_the_childs_own_words_are_marked_with_the_language_they_wrote_in(app, ch
     child.sends()
     chair.signs_in_and_unlocks()
     page = chair.opens_submission(newest_submission(app))
-    assert '<span class="pre" lang="cy">Mae&#39;r ysgol yn dda</span>' in body(page)
+    assert '<span class="pre" dir="auto" lang="cy">Mae&#39;r ysgol yn dda</span>' in body(page)
     assert 'lang="cy">What is going well' not in body(page)  # the questions are the chair's
 
 

@@ -72,7 +72,9 @@ def forget_offered_locales() -> None:
 
 def select_locale() -> str:
     offered = offered_locales()
-    choice = request.args.get("lang")
+    choice = request.args.get("lang", "").replace("-", "_")
+    # "en" (or "en-GB") names the default English as well as "en_GB" does.
+    choice = next((code for code in offered if choice and code.split("_")[0] == choice), choice)
     if choice in offered:
         session["lang"] = choice
         return choice
