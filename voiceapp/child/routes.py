@@ -37,7 +37,8 @@ from ..models import (
 )
 from ..questions import (
     ATTEND, FEELINGS, HELPER_EMOJI, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, HOUSES, NAME_LIMIT,
-    SCALE_DECLINED, SCALE_FACES, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS,
+    SCALE_DECLINED, SCALE_FACES, SCALE_FOLLOW_UPS, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT,
+    TOPICS,
     advocate_question, emoji_map, service_question, stored_service_words, summary_rows,
 )
 from ..security import Throttled, allow_microphone, client_ip, throttle
@@ -45,11 +46,11 @@ from ..sessions import session_id
 from ..submissions import is_urgent, seal_submission, sent_detail
 from . import consent
 from .forms import (
-    CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, SendForm, SharingForm,
-    WelcomeForm,
+    CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, ScaleWhyForm, SendForm,
+    SharingForm, WelcomeForm,
 )
 from .journey import (
-    ADDING, NOT_SENT, PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved,
+    ADDING, FOLLOW_UPS, NOT_SENT, PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved,
     forget_drafts_of_session, move_draft_to_new_session, next_page, previous_page,
     questions_asked, resume_page,
 )
@@ -148,16 +149,39 @@ def _save(journey: Journey, endpoint: str) -> None:
     journey.save()
 
 
-def _page(template: str, journey: Journey, form, endpoint: str, **context):
+def _page(template: str, journey: Journey, form, endpoint: str, item: int | None = None,
+          **context):
     adding = journey.answers.get(ADDING, False)
     asked = questions_asked(adding)
+    counted = FOLLOW_UPS.get(endpoint, endpoint)
+    if item:  # pictures mode: Back goes to the screen before, on the same page
+        back = url_for(endpoint, item=item - 1, change=request.args.get("change"))
+    elif request.args.get("change"):
+        back = url_for("child.check")
+    else:
+        back = url_for(previous_page(endpoint, adding)) if endpoint != PAGES[0] else None
     return render_template(
         template, journey=journey, form=form, endpoint=endpoint, adding=adding,
-        page_form=endpoint in QUESTIONS,
-        back=url_for("child.check") if request.args.get("change") else (
-            url_for(previous_page(endpoint, adding)) if endpoint != PAGES[0] else None),
-        number=asked.index(endpoint) + 1 if endpoint in asked else None,
+        page_form=counted in QUESTIONS, back=back, item=item,
+        pictures=journey.answers.get("mode") == "pictures",
+        number=asked.index(counted) + 1 if counted in asked else None,
         total=len(asked), **context), 400 if form.errors else 200
+
+
+def _screens(journey: Journey, items: tuple[str, ...]) -> tuple[int | None, tuple[str, ...]]:
+    """The parts of a page shown now. In pictures mode, one thing per screen (``?item=``,
+    each saved as it is answered, so switching mode loses nothing); in words mode, all."""
+    if journey.answers.get("mode") != "pictures" or len(items) < 2:
+        return None, items
+    n = min(max(request.args.get("item", 0, type=int), 0), len(items) - 1)
+    return n, items[n:n + 1]
+
+
+def _next_screen(journey: Journey, endpoint: str, item: int | None, items: tuple) -> str:
+    """After saving one screen: the next screen of the page, or the next page."""
+    if item is not None and item + 1 < len(items) and not _language_button():
+        return url_for(endpoint, item=item + 1, change=request.args.get("change"))
+    return _after_save(journey, endpoint)
 
 
 # ---------------------------------------------------------------------------------------
@@ -399,8 +423,32 @@ def safety(journey: Journey):
             _save(journey, "child.safety")
         if is_urgent(journey.answers) and not _language_button():
             return redirect(url_for("child.support", change=request.args.get("change")))
+        if not isinstance(journey.answers["safety"], int) and not _language_button() \
+                and not request.args.get("change"):  # no number: nothing to ask why about
+            return redirect(_after_save(journey, "child.safety_why"))
         return redirect(_after_save(journey, "child.safety"))
     return _page("child/safety.html", journey, form, "child.safety")
+
+
+SCALE_SCREENS = tuple(SCALE_FOLLOW_UPS)
+
+
+@bp.route("/safe/why", methods=["GET", "POST"])
+@child_journey
+def safety_why(journey: Journey):
+    """Why that number, and what would make it one higher: asked only after a score."""
+    if not isinstance(journey.answers["safety"], int):
+        return redirect(url_for("child.safety", change=request.args.get("change")))
+    item, shown = _screens(journey, SCALE_SCREENS)
+    form = ScaleWhyForm(data={key: journey.answers[key] for key in SCALE_SCREENS})
+    if form.validate_on_submit():
+        for key in shown:
+            journey.answers[key] = (form[key].data or "").strip()
+        with writing():
+            _save(journey, "child.safety_why")
+        return redirect(_next_screen(journey, "child.safety_why", item, SCALE_SCREENS))
+    return _page("child/safety_why.html", journey, form, "child.safety_why", item=item,
+                 shown=shown, score=journey.answers["safety"])
 
 
 @bp.get("/safe/support")
@@ -535,7 +583,8 @@ def _readers(agreed, answers: dict, services: dict[int, ServiceWords],
 
 def _change_pages() -> dict[str, str]:
     return {"going_well": "child.going_well", "worries": "child.worries",
-            "hopes": "child.hopes", "safety": "child.safety", "helper": "child.helper",
+            "hopes": "child.hopes", "safety": "child.safety", "safety_why": "child.safety_why",
+            "safety_higher": "child.safety_why", "helper": "child.helper",
             "meeting": "child.meeting", "sharing": "child.sharing"}
 
 
