@@ -242,13 +242,16 @@ def test_everything_works_without_javascript(browser, browser_context_args, live
     stub_exit_site(context)
     page = context.new_page()
     start_journey(page, live_app.url, live_demo["invites"][0]["code"])
-    expect(page.get_by_label("Read the words out loud to me")).to_be_hidden()
+    expect(page.get_by_role("button", name="Listen")).to_be_hidden()  # it needs JavaScript
     page.get_by_role("button", name="Start").click()
     page.get_by_label("With pictures").check()
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Pets").check()
     page.get_by_label("Happy").check()
     page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Pets").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("[data-draw]")).to_be_hidden()  # drawing needs JavaScript: a photo
+    expect(page.get_by_text("Take or choose a photo")).to_be_visible()
     page.goto(live_app.url + "/check")
     expect(page.get_by_text("Pets")).to_be_visible()
     page.get_by_role("button", name="Send").click()

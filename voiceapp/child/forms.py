@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
@@ -24,7 +24,7 @@ class CodeForm(Form):
 
 
 class WelcomeForm(Form):
-    read_aloud = BooleanField(_l("Read the words out loud to me"))
+    """Start (the speaker button on every page reads it out loud; nothing to tick)."""
 
 
 class HowForm(Form):

@@ -45,6 +45,7 @@ from ..security import Throttled, allow_microphone, client_ip, throttle
 from ..sessions import session_id
 from ..submissions import is_urgent, seal_submission, sent_detail
 from . import consent
+from .story import STORY
 from .forms import (
     CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, ScaleWhyForm, SendForm,
     SharingForm, WelcomeForm,
@@ -236,7 +237,7 @@ def _open_invite(code: str, form: CodeForm):
             "code": normalise_code(code), "switch": "1"}))
     old_session_id = session.id if had_session else None
     old_key = session.key("draft") if had_session else None
-    kept = ("lang", "read_aloud") if same_invite else ("lang",)
+    kept = ("lang",)
     session.regenerate({"kind": "child", "invite_id": invite.id,
                         "_idle": settings().child_session_seconds,
                         **{key: session[key] for key in kept if key in session}})
@@ -274,13 +275,12 @@ def _has_unsent_answers() -> bool:
 @bp.route("/welcome", methods=["GET", "POST"])
 @child_journey
 def welcome(journey: Journey):
-    form = WelcomeForm(data={"read_aloud": session.get("read_aloud", False)})
+    form = WelcomeForm()
     if form.validate_on_submit():
         adding = bool(journey.answers.get(SENT_FROM_HERE))  # "Add something else"
         if adding:
             _start_adding(journey)
         with writing():
-            session["read_aloud"] = bool(form.read_aloud.data)
             if adding:
                 journey.save()
             else:
@@ -331,14 +331,24 @@ def how(journey: Journey):
     return _page("child/how.html", journey, form, "child.how")
 
 
+# A house in pictures mode, one screen each: faces, pictures, drawing, a voice note, words.
+HOUSE_SCREENS = ("feelings", "topics", "draw", "record", "write")
+_ON_SCREEN = {"feelings": ("feelings",), "topics": ("topics",), "draw": (), "record": (),
+              "write": ("text",)}
+
+
 def _house(journey: Journey, house: str):
     allow_microphone()
     endpoint = QUESTIONS[HOUSES.index(house) + 1]
     saved = journey.answers[house]
+    item, shown = _screens(journey, HOUSE_SCREENS)
     form = HouseForm(data=saved)
     if form.validate_on_submit():
-        saved.update(text=(form.text.data or "").strip(), feelings=form.feelings.data,
-                     topics=form.topics.data)
+        # Only what this screen shows is saved: the words page has no pictures, so pictures
+        # picked in pictures mode stay when a child switches.
+        on_screen = ("text", "feelings") if item is None else _ON_SCREEN[shown[0]]
+        for name in on_screen:
+            saved[name] = (form.text.data or "").strip() if name == "text" else form[name].data
         checked = _check_uploads(journey, ((form.voice, "audio"), (form.photo, "image")))
         with writing():
             journey.remove_attachment(house, request.form.get("remove"))
@@ -348,8 +358,10 @@ def _house(journey: Journey, house: str):
         if not (form.voice.errors or form.photo.errors):
             if any(request.form.getlist("keep")) or request.form.get("remove"):  # stay here
                 return redirect(this_page() + "#attachments")
-            return redirect(_after_save(journey, endpoint))
-    return _page("child/house.html", journey, form, endpoint, house=house)
+            return redirect(_next_screen(journey, endpoint, item, HOUSE_SCREENS))
+    return _page("child/house_pictures.html" if item is not None else "child/house.html",
+                 journey, form, endpoint, item=item, shown=shown, house=house,
+                 drawing=True)
 
 
 def _check_uploads(journey: Journey, fields) -> list[attachments.Checked]:
@@ -458,6 +470,9 @@ def support(journey: Journey):
                            next=_after_save(journey, "child.safety"))
 
 
+HELPER_SCREENS = ("helper", "name")
+
+
 @bp.route("/help", methods=["GET", "POST"])
 @child_journey
 def helper(journey: Journey):
@@ -465,15 +480,23 @@ def helper(journey: Journey):
     answers = journey.answers
     current = (f"service:{answers['helper_service']}" if answers["helper"] == "service"
                else answers["helper"])
+    item, shown = _screens(journey, HELPER_SCREENS)
     form = HelperForm(data={"helper": current, "someone_name": answers["helper_name"]})
     form.offer(services)
     if form.validate_on_submit():
+        if shown == ("name",):  # pictures mode: their name, on its own screen
+            answers["helper_name"] = (form.someone_name.data or "").strip() \
+                if answers["helper"] == "someone_else" else ""
+            with writing():
+                _save(journey, "child.helper")
+            return redirect(_after_save(journey, "child.helper"))
         choice = form.helper.data or None
         service_id = int(choice.split(":")[1]) if choice and choice.startswith("service:") else None
         chosen = services.get(service_id)
+        name = (form.someone_name.data or "").strip() if "name" in shown else \
+            answers["helper_name"]
         answers.update(helper="service" if service_id else choice, helper_service=service_id,
-                       helper_name=(form.someone_name.data or "").strip()
-                       if choice == "someone_else" else "")
+                       helper_name=name if choice == "someone_else" else "")
         # As the child saw it, for if the service stops being offered before they send.
         answers.update(helper_service_name=chosen.name if chosen else "",
                        helper_service_in_a_sentence=chosen.in_a_sentence if chosen else "",
@@ -482,10 +505,13 @@ def helper(journey: Journey):
         consent.forget_stale_answers(answers, journey.invite)
         with writing():
             _save(journey, "child.helper")
-        return redirect(_after_save(journey, "child.helper"))
+        if item is not None and choice != "someone_else":
+            return redirect(_after_save(journey, "child.helper"))
+        return redirect(_next_screen(journey, "child.helper", item, HELPER_SCREENS))
     helper_emoji = {**HELPER_EMOJI, **{f"service:{i}": HELPER_EMOJI["service"]
                                        for i in services}}
     return _page("child/helper.html", journey, form, "child.helper", helper_emoji=helper_emoji,
+                 item=item, shown=shown,
                  services={f"service:{i}": words for i, words in services.items()})
 
 
@@ -499,6 +525,23 @@ def meeting(journey: Journey):
             _save(journey, "child.meeting")
         return redirect(_after_save(journey, "child.meeting"))
     return _page("child/meeting.html", journey, form, "child.meeting")
+
+
+@bp.get("/meeting/story")
+@child_journey
+def story(journey: Journey):
+    """The meeting explained as a short picture story, one scene a screen, from the welcome
+    page or the meeting question, and back there."""
+    back_to = "meeting" if request.args.get("back") == "meeting" else "welcome"
+    item = min(max(request.args.get("item", 0, type=int), 0), len(STORY) - 1)
+    next_scene = item + 1 if item + 1 < len(STORY) else None
+    chair = db.get(User, journey.conference.chair_id)
+    return render_template(
+        "child/story.html", journey=journey, scenes=STORY[item:item + 1],
+        next_scene=next_scene, back_to=back_to,
+        chair_name=chair.name if chair is not None else "", pictures=True,
+        back=url_for("child.story", item=item - 1, back=back_to) if item else
+        url_for(f"child.{back_to}"))
 
 
 @bp.route("/sharing", methods=["GET", "POST"])
@@ -517,20 +560,30 @@ def sharing(journey: Journey):
         form.share_service.label.text = service_question(service_words(service))
     if advocate is not None:
         form.share_advocate.label.text = advocate_question(advocate.name)
+    screens = tuple(name for name, asked in (("share_service", service is not None),
+                                             ("share_advocate", advocate is not None),
+                                             ("share_parents", True)) if asked)
+    item, shown = _screens(journey, screens)
     if form.validate_on_submit():
-        answers.update(
-            share_service=(form.share_service.data or None) if service else None,
-            share_service_id=service.id if service and form.share_service.data else None,
-            share_service_name=service.name if service else "",
-            share_advocate=(form.share_advocate.data or None) if advocate else None,
-            share_advocate_id=advocate.id if advocate and form.share_advocate.data else None,
-            share_advocate_name=advocate.name if advocate else "",
-            share_parents=form.share_parents.data or None)
-        consent.remember(answers, advocate.id if advocate else None, answers["share_advocate"])
+        if "share_service" in shown or service is None:
+            answers.update(
+                share_service=(form.share_service.data or None) if service else None,
+                share_service_id=service.id if service and form.share_service.data else None,
+                share_service_name=service.name if service else "")
+        if "share_advocate" in shown or advocate is None:
+            answers.update(
+                share_advocate=(form.share_advocate.data or None) if advocate else None,
+                share_advocate_id=advocate.id if advocate and form.share_advocate.data
+                else None,
+                share_advocate_name=advocate.name if advocate else "")
+            consent.remember(answers, advocate.id if advocate else None,
+                             answers["share_advocate"])
+        if "share_parents" in shown:
+            answers["share_parents"] = form.share_parents.data or None
         with writing():
             _save(journey, "child.sharing")
-        return redirect(_after_save(journey, "child.sharing"))
-    return _page("child/sharing.html", journey, form, "child.sharing",
+        return redirect(_next_screen(journey, "child.sharing", item, screens))
+    return _page("child/sharing.html", journey, form, "child.sharing", item=item, shown=shown,
                  ask_service=service is not None, ask_advocate=advocate is not None,
                  again=request.args.get("again"))
 
