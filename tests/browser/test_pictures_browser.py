@@ -24,7 +24,7 @@ SIZES = {"320x568": (320, 568), "360x740": (360, 740)}
 LOCALES = {"en": "en-GB", "cy": "cy-GB", "ar": "ar"}
 # Not yet fitting the smallest phone: the choice of mode (before pictures mode starts) and
 # the questions with long answers. They scroll a little at 320 x 568; to be made to fit.
-STILL_SCROLL_AT_320 = ("how", "help", "meeting", "sharing")
+STILL_SCROLL_AT_320 = ("help", "meeting", "sharing")
 # English has a voice on the device (a stand-in for the phone's own); Welsh and Arabic have
 # none, as on many phones, so their recordings are played.
 FAKE_SPEECH = """
@@ -95,7 +95,7 @@ class Screens:
             with page.expect_response(re.compile(rf"/static/speech/{self.lang}/[0-9a-f]{{16}}"
                                                  r"\.opus")) as heard:
                 speaker.click()
-            assert heard.value.status == 200, f"{name}: no recording for {heard.value.url}"
+            assert heard.value.status in (200, 206), f"{name}: no recording: {heard.value.url}"
             assert heard.value.headers["content-type"].startswith(("audio/ogg", "audio/opus"))
             speaker.click()  # Stop
             expect(page.locator("audio[data-spoken]")).to_have_count(0)
@@ -131,7 +131,7 @@ def test_a_child_finishes_pictures_mode_alone(browser, browser_context_args, liv
         **browser_context_args, "viewport": {"width": width, "height": height},
         "screen": {"width": width, "height": height}, "device_scale_factor": 1,
         "locale": LOCALES[lang]})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)
     voices = ('[{"lang": "en-GB", "name": "On this phone", "localService": true}]'
               if lang == "en" else "[]")
     context.add_init_script(FAKE_SPEECH % voices)
@@ -148,7 +148,7 @@ def test_a_child_finishes_pictures_mode_alone(browser, browser_context_args, liv
         screens.see(f"story-{n + 1}")
         if n < 5:
             page.locator("main .actions a.button").first.click()
-    page.locator("main .actions a.button").last.click()
+    page.locator("main .actions a.button").click()  # the last scene: back to the start
     page.wait_for_url(re.compile("/welcome"))
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(re.compile("/how"))

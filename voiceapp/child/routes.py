@@ -164,7 +164,7 @@ def _page(template: str, journey: Journey, form, endpoint: str, item: int | None
     return render_template(
         template, journey=journey, form=form, endpoint=endpoint, adding=adding,
         page_form=counted in QUESTIONS, back=back, item=item,
-        pictures=journey.answers.get("mode") == "pictures",
+        pictures=context.pop("pictures", journey.answers.get("mode") == "pictures"),
         number=asked.index(counted) + 1 if counted in asked else None,
         total=len(asked), **context), 400 if form.errors else 200
 
@@ -328,7 +328,7 @@ def how(journey: Journey):
         with writing():
             _save(journey, "child.how")
         return redirect(_after_save(journey, "child.how"))
-    return _page("child/how.html", journey, form, "child.how")
+    return _page("child/how.html", journey, form, "child.how", pictures=True)  # two tiles
 
 
 # A house in pictures mode, one screen each: faces, pictures, drawing, a voice note, words.
