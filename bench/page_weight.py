@@ -123,11 +123,11 @@ def pictures_mode(page, network: Network, base: str) -> list[bool]:
     is pressed, so it is not counted here)."""
     page.goto(base + "/how")
     page.check("input[value=pictures]", force=True)
-    page.click("main form .actions button[type=submit]")
+    page.click("main form > .actions button[type=submit]")
     settle(page)
     page.goto(base + "/safe")
     page.check("input[value='7']", force=True)
-    page.click("main form .actions button[type=submit]")
+    page.click("main form > .actions button[type=submit]")
     results = []
     for name, path in PICTURE_SCREENS:
         results.append(measure(page, network, f"pictures: {name} {path}", base + path))
@@ -154,16 +154,17 @@ def main() -> None:
             results.append(measure(page, network, "welcome page (by the invite link)",
                                    f"{base}/i/{code}"))
             results.append(measure(page, network, "welcome page", base + "/welcome"))
-            page.click("button[type=submit]")  # "Start", then "Write it" (answers unmeasured)
-            page.check("input[value=words]")
-            page.click("button[type=submit]")
+            # "Start", then "Write it" (answers unmeasured)
+            page.click("main form > .actions button[type=submit]")
+            page.check("input[value=words]", force=True)
+            page.click("main form > .actions button[type=submit]")
             results.append(measure(page, network, "house question /worries",
                                    base + "/worries"))
             page.fill("textarea", "I worry about moving school and about my little brother.")
-            page.click("button[type=submit]")
+            page.click("main form > .actions button[type=submit]")
             results.append(measure(page, network, "0-10 scale /safe", base + "/safe"))
             page.check("input[value='7']", force=True)
-            page.click("button[type=submit]")
+            page.click("main form > .actions button[type=submit]")
             results.append(measure(page, network, "check page /check", base + "/check"))
             assert "moving school" in page.content(), "the answers did not reach /check"
             results += pictures_mode(page, network, base)

@@ -69,6 +69,17 @@ class Screens:
             self.listen(name)
         self.check(page, f"{self.lang}-{self.size}-{name}")
 
+    def heard(self) -> list[dict]:
+        """What the stand-in voice said, once it has finished reading."""
+        spoken: list[dict] = []
+        for _ in range(100):  # (wait_for_function would need 'unsafe-eval')
+            spoken = self.page.evaluate("window.__spoken")
+            if len(spoken) > 2 and not self.page.locator(
+                    "[data-speak] [data-stop]").is_visible():
+                break
+            self.page.wait_for_timeout(50)
+        return spoken
+
     def listen(self, name: str) -> None:
         """Press the speaker: the page is read in its language (a voice or a recording that
         exists), and Stop stops it."""
@@ -78,13 +89,13 @@ class Screens:
         expect(speaker).to_have_accessible_name(re.compile("Listen|Gwrando|استمع"))
         if self.lang == "en":
             page.evaluate("window.__spoken = []")
+            if self.count == 1:  # speak.js is fetched on the first press only
+                with page.expect_request(re.compile(r"/static/js/speak\.js")):
+                    speaker.click()
+                self.heard()
+                page.evaluate("window.__spoken = []")
             speaker.click()
-            spoken = []
-            for _ in range(50):  # (wait_for_function would need 'unsafe-eval')
-                spoken = page.evaluate("window.__spoken")
-                if len(spoken) > 2 and not page.locator("[data-speak] [data-stop]").is_visible():
-                    break
-                page.wait_for_timeout(50)
+            spoken = self.heard()
             assert {s["lang"].split("-")[0] for s in spoken} == {"en"}, name
             texts = [s["text"] for s in spoken]
             assert len(texts) == len(set(texts)), f"{name}: something was read twice"
@@ -166,7 +177,9 @@ def test_a_child_finishes_pictures_mode_alone(browser, browser_context_args, liv
             page.locator("input[value=pets]").check()
         next_screen(page)
         if house == "going_well":
-            expect(page.locator("[data-draw]")).to_be_visible()
+            with page.expect_request(re.compile(r"/static/js/draw\.js")):
+                page.locator("[data-draw-open]").click()  # draw.js is fetched only now
+            expect(page.locator("[data-canvas]")).to_be_visible()
             draw_by_touch(page, context)
         screens.see(f"{house}-draw")
         next_screen(page)  # Continue keeps the drawing
