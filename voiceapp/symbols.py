@@ -9,7 +9,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 from markupsafe import Markup, escape
 
 FOLDER = Path(__file__).resolve().parent.parent / "static" / "img" / "symbols"
@@ -41,11 +41,19 @@ def _inner(name: str) -> str:
 
 
 def symbol(name: str, label: str | None = None, size: str = "") -> Markup:
-    """An inline SVG symbol: named when ``label`` is given, otherwise hidden decoration."""
+    """An inline SVG symbol: named when ``label`` is given, otherwise hidden decoration.
+    A symbol drawn once on a page is used again by reference (the 0-10 scale repeats its
+    faces), which keeps the page small."""
     named = (Markup(' role="img" aria-label="{}"').format(label) if label
              else Markup(' aria-hidden="true"'))
+    drawn = g.setdefault("symbols_drawn", set()) if has_request_context() else set()
+    if name in drawn:
+        body = Markup('<use href="#symbol-{}"/>').format(name)
+    else:
+        drawn.add(name)
+        body = Markup('<g id="symbol-{}">{}</g>').format(name, Markup(_inner(name)))
     return Markup('<svg class="symbol{}" viewBox="0 0 64 64" focusable="false"{}>{}</svg>'
-                  ).format(f" {escape(size)}" if size else "", named, Markup(_inner(name)))
+                  ).format(f" {escape(size)}" if size else "", named, body)
 
 
 def symbol_for(value: str | None, label: str | None = None, size: str = "") -> Markup:
