@@ -241,3 +241,47 @@ def _the_chair_sees_the_drawing_and_the_scaling_answers(live_app, live_demo) -> 
     assert drawing, "the chair does not see the drawing"
     picture = chair.opens(drawing.group(1))
     assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
+
+
+def tab_to(page: Page, selector: str) -> None:
+    """Press Tab until ``selector`` has focus, as a keyboard user would."""
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector} on {page.url}")
+
+
+def press_continue(page: Page) -> None:
+    tab_to(page, "main form > .actions button[type=submit], main .actions a.button")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_the_keyboard_alone_completes_pictures_mode(page: Page, live_app, live_demo):
+    page.set_viewport_size({"width": 320, "height": 568})
+    page.goto(live_app.url + "/")
+    tab_to(page, "#code")
+    page.keyboard.type(live_demo["invites"][0]["code"])
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    press_continue(page)  # Start
+    tab_to(page, "input[name=mode]")
+    page.keyboard.press("ArrowDown")  # from "With words" to "With pictures"
+    assert page.locator("input[value=pictures]").is_checked()
+    press_continue(page)
+    tab_to(page, "input[value=happy]")
+    page.keyboard.press("Space")
+    press_continue(page)
+    while not page.url.endswith("/safe"):
+        press_continue(page)  # the rest of the houses: pictures, drawing, voice, words
+    tab_to(page, "input[name=score]")
+    page.keyboard.press("Space")  # 0: the page of people to talk to comes first
+    press_continue(page)
+    assert page.url.endswith("/safe/support")
+    while "/check" not in page.url:
+        press_continue(page)
+    tab_to(page, "form[action$='/send'] button")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile("/sent$"))
