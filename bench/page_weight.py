@@ -110,7 +110,8 @@ def measure(page, network: Network, name: str, url: str) -> bool:
 
 PICTURE_SCREENS = [
     ("faces", "/going-well"), ("pictures", "/going-well?item=1"),
-    ("drawing (with draw.js)", "/going-well?item=2"), ("voice note", "/going-well?item=3"),
+    ("drawing (draw.js only when pressed)", "/going-well?item=2"),
+    ("voice note", "/going-well?item=3"),
     ("words", "/going-well?item=4"), ("0-10 scale", "/safe"), ("why that number", "/safe/why"),
     ("one number higher", "/safe/why?item=1"), ("who helps", "/help"),
     ("the meeting", "/meeting"), ("who can see", "/sharing"),

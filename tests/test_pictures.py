@@ -163,3 +163,12 @@ def test_recordings_are_served_as_ogg_audio(client):
     response = client.get(f"/static/speech/cy/{speech.recording_name('cy', text)}.opus")
     assert response.status_code == 200
     assert response.mimetype in ("audio/ogg", "audio/opus")
+
+
+def test_a_childs_own_answers_are_marked_for_a_voice_on_the_device_only(child):
+    """speak.js reads [data-own-words] only with a voice on the device (localService),
+    never a cloud voice, and has no recordings of a child's words."""
+    child.tells(worries="only on this phone 3318")
+    html = child.page.get_data(as_text=True)
+    answer = html.index("only on this phone 3318")
+    assert html.rfind("<dd data-own-words>", 0, answer) > html.rfind("<dt>", 0, answer)
