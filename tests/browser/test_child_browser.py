@@ -79,6 +79,10 @@ def test_a_child_walks_the_whole_journey_by_touch(page: Page, live_app, live_dem
     page.get_by_role("radio", name="7", exact=True).check()
     page.get_by_role("button", name="Continue").click()
 
+    check(page, "safety-why")
+    page.get_by_label("Why did you pick that number?").fill("I have my friends")
+    page.get_by_role("button", name="Continue").click()
+
     check(page, "helper")
     page.get_by_label("Children's Rights Officer").check()
     page.get_by_role("button", name="Continue").click()
@@ -194,6 +198,8 @@ def test_a_child_walks_the_journey_with_the_keyboard_alone(page: Page, live_app,
     submit(page)
     expect(page.get_by_text("0800 1111")).to_be_visible()
     tab_to(page, "Continue")
+    submit(page)
+    tab_to(page, "Continue")  # why that number, and what would make it higher: skipped
     submit(page)
 
     for _ in range(3):  # helper, meeting, sharing
