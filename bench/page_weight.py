@@ -9,11 +9,13 @@ Method. gunicorn serves the app in production mode from a throwaway instance wit
 data. Playwright drives Debian's Chromium as a Pixel 7 and walks a child's journey: the
 start page, the welcome page (once by the invite link, which redirects, once directly), a
 house question (/worries), the 0-10 scale (/safe) and the check page, answering on the way
-so the check page has something on it. The browser cache is switched off (DevTools
-Network), so every page is counted as a first visit. Every request is counted from DevTools
-Network events; "on the wire" is Chromium's encodedDataLength (headers + body as received,
-compressed where the server compressed), "bodies" is the Content-Length of each (the body
-as sent). The budget is judged on the wire figure, the stricter of the two.
+so the check page has something on it; then every screen of the pictures mode (recorded
+speech is fetched only when the speaker button is pressed, so it is not counted). The
+browser cache is switched off (DevTools Network), so every page is counted as a first visit.
+Every request is counted from DevTools Network events; "on the wire" is Chromium's
+encodedDataLength (headers + body as received, compressed where the server compressed),
+"bodies" is the Content-Length of each (the body as sent). The budget is judged on the wire
+figure, the stricter of the two.
 """
 
 from __future__ import annotations
@@ -106,6 +108,33 @@ def measure(page, network: Network, name: str, url: str) -> bool:
     return not problems
 
 
+PICTURE_SCREENS = [
+    ("faces", "/going-well"), ("pictures", "/going-well?item=1"),
+    ("drawing (draw.js only when pressed)", "/going-well?item=2"),
+    ("voice note", "/going-well?item=3"),
+    ("words", "/going-well?item=4"), ("0-10 scale", "/safe"), ("why that number", "/safe/why"),
+    ("one number higher", "/safe/why?item=1"), ("who helps", "/help"),
+    ("the meeting", "/meeting"), ("who can see", "/sharing"),
+    *((f"meeting story {n + 1}", f"/meeting/story?item={n}") for n in range(6)),
+]
+
+
+def pictures_mode(page, network: Network, base: str) -> list[bool]:
+    """Every pictures-mode screen (recorded speech is fetched only when the speaker button
+    is pressed, so it is not counted here)."""
+    page.goto(base + "/how")
+    page.check("input[value=pictures]", force=True)
+    page.click("main form > .actions button[type=submit]")
+    settle(page)
+    page.goto(base + "/safe")
+    page.check("input[value='7']", force=True)
+    page.click("main form > .actions button[type=submit]")
+    results = []
+    for name, path in PICTURE_SCREENS:
+        results.append(measure(page, network, f"pictures: {name} {path}", base + path))
+    return results
+
+
 def main() -> None:
     print("Page weight: a child's pages on a phone (Chromium as a Pixel 7), empty cache.")
     print(f"Budget: <= {BUDGET_BYTES // 1024} KB transferred (HTML + CSS + JS + icon, "
@@ -126,18 +155,20 @@ def main() -> None:
             results.append(measure(page, network, "welcome page (by the invite link)",
                                    f"{base}/i/{code}"))
             results.append(measure(page, network, "welcome page", base + "/welcome"))
-            page.click("button[type=submit]")  # "Start", then "Write it" (answers unmeasured)
-            page.check("input[value=words]")
-            page.click("button[type=submit]")
+            # "Start", then "Write it" (answers unmeasured)
+            page.click("main form > .actions button[type=submit]")
+            page.check("input[value=words]", force=True)
+            page.click("main form > .actions button[type=submit]")
             results.append(measure(page, network, "house question /worries",
                                    base + "/worries"))
             page.fill("textarea", "I worry about moving school and about my little brother.")
-            page.click("button[type=submit]")
+            page.click("main form > .actions button[type=submit]")
             results.append(measure(page, network, "0-10 scale /safe", base + "/safe"))
             page.check("input[value='7']", force=True)
-            page.click("button[type=submit]")
+            page.click("main form > .actions button[type=submit]")
             results.append(measure(page, network, "check page /check", base + "/check"))
             assert "moving school" in page.content(), "the answers did not reach /check"
+            results += pictures_mode(page, network, base)
             browser.close()
     finally:
         server.stop()

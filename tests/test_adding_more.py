@@ -35,7 +35,8 @@ def test_adding_more_keeps_the_choices_and_asks_only_what_is_new(app, child, adv
     child.answers("/going-well", text="")
     child.answers("/worries", text="something new")
     child.answers("/hopes", text="")
-    page = child.answers("/safe", score="7")
+    assert child.answers("/safe", score="7").request.path == "/safe/why"
+    page = child.answers("/safe/why")
     assert page.request.path == "/check"  # who helps, the meeting and sharing are kept
     assert KEPT in child.sees
     assert "Children's Rights Officer" in child.sees

@@ -215,8 +215,10 @@ def test_pictures_mode_offers_topic_tiles_and_faces(child):
     child.starts()
     child.answers("/how", mode="pictures")
     child.opens("/going-well")
+    assert "Pick any faces that show how you feel" in child.sees  # one thing a screen
+    child.posts("/going-well", {"feelings": ["happy"]})
     assert "Tap the pictures that fit" in child.sees
-    child.posts("/going-well", {"topics": ["pets", "friends"], "feelings": ["happy"]})
+    child.posts("/going-well?item=1", {"topics": ["pets", "friends"]})
     child.opens("/check")
     assert "Pets" in child.sees and "Friends" in child.sees and "Happy" in child.sees
 

@@ -21,7 +21,8 @@ MIN_WORDS = 5
 CHILD_TEMPLATES = [
     *sorted((ROOT / "templates" / "child").glob("*.html")),
     *(ROOT / "templates" / "components" / f"{name}.html"
-      for name in ("exit", "forms", "languages", "phone", "attachments")),
+      for name in ("exit", "forms", "languages", "phone", "attachments", "draw", "speak",
+                   "recorder")),
     ROOT / "templates" / "base.html",
     ROOT / "templates" / "errors" / "error.html",
 ]

@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import (
     access_log, cli, db, delivery, errors, i18n, integrity, invites, resources, security,
-    sessions,
+    sessions, symbols,
 )
 from .attachments import UploadRequest
 from .auth import ROLE_NAMES
@@ -79,6 +79,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     security.init_app(app, settings.redis_url, settings.trusted_proxies)
     i18n.init_app(app, settings.default_locale, settings.timezone)
     errors.init_app(app)
+    symbols.init_app(app)
     access_log.init_app(app)
     Compress(app)
     _register_static_versions(app)
@@ -144,8 +145,9 @@ def _register_static_versions(app: Flask) -> None:
     folder = Path(app.static_folder or "")
     versions = {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-        for path in folder.rglob("*") if path.is_file()
-    }
+        for path in folder.rglob("*")
+        if path.is_file() and "speech" not in path.relative_to(folder).parts[:1]
+    }  # (recorded speech is named by its words already: voiceapp/speech.py)
 
     urls: dict[str, str] = {}
 

@@ -372,7 +372,17 @@ def check() -> None:
     click.echo("Nothing unsafe found. Act on the notes too.")
 
 
+@click.command("record-speech")
+@click.option("--again", is_flag=True, help="Record every sentence again, not only new ones.")
+def record_speech(again: bool) -> None:
+    """Record what the speaker button says, from the catalogues, for phones without a voice
+    in the page's language (static/speech/; needs espeak-ng and opus-tools)."""
+    from .speech import record_all
+    made, removed = record_all(only_missing=not again)
+    click.echo(f"Recorded {made} sentences; removed {removed} no longer used.")
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, demo, recovery_key, recovery_reseal, create_user, audit_verify,
-                    approve_key_reset, backup, notify, purge, check):
+                    approve_key_reset, backup, notify, purge, check, record_speech):
         app.cli.add_command(command)

@@ -74,6 +74,11 @@ SCALE_FACES = {0: "😢", 1: "😢", 2: "😟", 3: "😟", 4: "😐", 5: "😐",
                8: "🙂", 9: "😄", 10: "😄"}
 SCALE_DECLINED = "declined"
 LOW_SCORE = 3  # a score this low or lower shows the child who to talk to, and is urgent
+# Asked after a score, as practitioners ask the scaling question; both may be left empty.
+SCALE_FOLLOW_UPS = {
+    "safety_why": _l("Why did you pick that number?"),
+    "safety_higher": _l("What would make it one number higher?"),
+}
 
 HELPER_EMOJI = {"myself": "🙋", "social_worker": "🧑‍💼", "someone_else": "🧡",
                 "not_sure": "🤔", "service": "🤝"}
@@ -124,6 +129,7 @@ def empty_answers() -> dict:
         **{house: {"text": "", "feelings": [], "topics": [], "attachments": []}
            for house in HOUSES},
         "safety": None,
+        **{key: "" for key in SCALE_FOLLOW_UPS},
         "helper": None,
         "helper_service": None,
         "helper_name": "",
@@ -235,6 +241,12 @@ def summary_rows(answers: dict, services: dict[int, ServiceWords], about_child: 
         safety = not_answered
     rows.append(Row("safety", asked("safety"), safety,
                     urgent=isinstance(score, int) and score <= LOW_SCORE, face=face))
+    if not about_child:  # beside the score: why the child picked it, and what would help
+        for key, question in SCALE_FOLLOW_UPS.items():
+            words = answers.get(key) or ""
+            if words or isinstance(score, int):
+                rows.append(Row(key, str(question), words or not_answered,
+                                lang=text_lang if words else ""))
     if not about_child:
         helper = answers.get("helper")
         if helper == "service":

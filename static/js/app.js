@@ -69,28 +69,19 @@
     update();
   });
 
-  /* Read aloud with the browser's own voice: offered only where the browser can speak, and
-     shown on every page once the child asks for it. */
-  if ("speechSynthesis" in window) {
-    Array.prototype.forEach.call(doc.querySelectorAll("[data-needs-speech]"), function (el) {
-      el.hidden = false;
+  /* Buttons whose script is fetched on the first press, so it costs a page nothing until
+     then: the speaker (speak.js) and "Draw it" (draw.js). The script then takes over. */
+  Array.prototype.forEach.call(doc.querySelectorAll("button[data-script]"), function (button) {
+    var box = button.closest("[data-draw]");
+    if (box) { box.hidden = false; } else { button.hidden = false; }
+    button.addEventListener("click", function first() {
+      button.removeEventListener("click", first);
+      var script = doc.createElement("script");
+      script.src = button.getAttribute("data-script");
+      script.onload = function () { button.click(); };
+      doc.head.appendChild(script);
     });
-  }
-  var reader = doc.querySelector(".read-aloud");
-  if (reader && "speechSynthesis" in window && body.getAttribute("data-read-aloud") === "1") {
-    reader.hidden = false;
-    reader.addEventListener("click", function () {
-      var main = doc.getElementById("main");
-      window.speechSynthesis.cancel();
-      var parts = main.querySelectorAll("h1, p, legend, label, dt, dd, li, summary");
-      var text = Array.prototype.map.call(parts, function (el) {
-        return el.innerText;
-      }).join(". ");
-      var utterance = new window.SpeechSynthesisUtterance(text);
-      utterance.lang = doc.documentElement.lang;
-      window.speechSynthesis.speak(utterance);
-    });
-  }
+  });
 
   /* Staff: warn two minutes before an idle sign-out, and let them stay. */
   var idle = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);
@@ -251,5 +242,28 @@
     fileInput.files = transfer.files;
     document.querySelector("[data-keep-field]").value = "voice";
     fileInput.form.submit();
+  });
+}());
+
+/* A header that grows with big text must never hide what has focus: when it takes more than
+   a fifth of the screen it stops following the page, and the space kept above a focused or
+   scrolled-to element is always the header's own height. */
+(function () {
+  "use strict";
+  var header = document.querySelector("header.top");
+  if (!header) { return; }
+  function fit() {
+    header.classList.remove("tall");
+    var tall = header.offsetHeight > window.innerHeight / 5;
+    header.classList.toggle("tall", tall);
+    document.documentElement.style.scrollPaddingTop = tall ? "0" : (header.offsetHeight + 8) + "px";
+  }
+  fit();
+  window.addEventListener("resize", fit);
+  document.addEventListener("focusin", function (event) {
+    if (header.classList.contains("tall") || header.contains(event.target)) { return; }
+    var box = event.target.getBoundingClientRect();
+    var covered = header.getBoundingClientRect().bottom - box.top;
+    if (covered > 0) { window.scrollBy(0, -covered - 8); }
   });
 }());

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ..fields import NOT_A_CHOICE, Form, MultiCheckboxField, choices_of, optional_choice
 from ..questions import (
-    ATTEND, FEELINGS, HELPERS_FIXED, MODES, NAME_LIMIT, SCALE_DECLINED, SHARE_ADVOCATE,
+    ATTEND, FEELINGS, HELPERS_FIXED, MODES, NAME_LIMIT, SCALE_DECLINED, SCALE_FOLLOW_UPS,
+    SHARE_ADVOCATE,
     SHARE_PARENTS, TEXT_LIMIT, TOPICS,
 )
 
@@ -23,7 +24,7 @@ class CodeForm(Form):
 
 
 class WelcomeForm(Form):
-    read_aloud = BooleanField(_l("Read the words out loud to me"))
+    """Start (the speaker button on every page reads it out loud; nothing to tick)."""
 
 
 class HowForm(Form):
@@ -48,6 +49,19 @@ class SafetyForm(Form):
     score = optional_choice(_l("How safe do you feel?"),
                             [SelectChoice(str(n)) for n in range(11)]
                             + [SelectChoice(SCALE_DECLINED, _l("I don't want to say"))])
+
+
+class ScaleWhyForm(Form):
+    """After the score: both optional, each on its own screen in pictures mode."""
+
+    safety_why = TextAreaField(SCALE_FOLLOW_UPS["safety_why"], validators=[Length(
+        max=TEXT_LIMIT, message=_l("That is more than %(n)s characters. Please make it a "
+                                   "bit shorter, or record a voice note instead.",
+                                   n="{:,}".format(TEXT_LIMIT)))])
+    safety_higher = TextAreaField(SCALE_FOLLOW_UPS["safety_higher"], validators=[Length(
+        max=TEXT_LIMIT, message=_l("That is more than %(n)s characters. Please make it a "
+                                   "bit shorter, or record a voice note instead.",
+                                   n="{:,}".format(TEXT_LIMIT)))])
 
 
 class HelperForm(Form):

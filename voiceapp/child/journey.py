@@ -30,7 +30,9 @@ from ..submissions import padded
 
 QUESTIONS = ("child.how", "child.going_well", "child.worries", "child.hopes", "child.safety",
              "child.helper", "child.meeting", "child.sharing")
-PAGES = ("child.welcome", *QUESTIONS, "child.check")
+# Pages that follow up a question, counted as part of it ("question 5 of 8").
+FOLLOW_UPS = {"child.safety_why": "child.safety"}
+PAGES = ("child.welcome", *QUESTIONS[:5], "child.safety_why", *QUESTIONS[5:], "child.check")
 # What a child chose that stays for "add something else": never anything they said.
 KEPT_AFTER_SENDING = ("mode", "helper", "helper_service", "helper_service_name",
                       "helper_service_in_a_sentence", "helper_service_contact",

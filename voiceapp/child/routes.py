@@ -37,19 +37,21 @@ from ..models import (
 )
 from ..questions import (
     ATTEND, FEELINGS, HELPER_EMOJI, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, HOUSES, NAME_LIMIT,
-    SCALE_DECLINED, SCALE_FACES, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS,
+    SCALE_DECLINED, SCALE_FACES, SCALE_FOLLOW_UPS, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT,
+    TOPICS,
     advocate_question, emoji_map, service_question, stored_service_words, summary_rows,
 )
 from ..security import Throttled, allow_microphone, client_ip, throttle
 from ..sessions import session_id
 from ..submissions import is_urgent, seal_submission, sent_detail
 from . import consent
+from .story import STORY
 from .forms import (
-    CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, SendForm, SharingForm,
-    WelcomeForm,
+    CodeForm, HelperForm, HouseForm, HowForm, MeetingForm, SafetyForm, ScaleWhyForm, SendForm,
+    SharingForm, WelcomeForm,
 )
 from .journey import (
-    ADDING, NOT_SENT, PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved,
+    ADDING, FOLLOW_UPS, NOT_SENT, PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved,
     forget_drafts_of_session, move_draft_to_new_session, next_page, previous_page,
     questions_asked, resume_page,
 )
@@ -156,16 +158,39 @@ def _sent_and_not_adding(journey: Journey) -> bool:
     return bool(journey.answers.get(SENT_FROM_HERE)) and not journey.answers.get(ADDING)
 
 
-def _page(template: str, journey: Journey, form, endpoint: str, **context):
+def _page(template: str, journey: Journey, form, endpoint: str, item: int | None = None,
+          **context):
     adding = journey.answers.get(ADDING, False)
     asked = questions_asked(adding)
+    counted = FOLLOW_UPS.get(endpoint, endpoint)
+    if item:  # pictures mode: Back goes to the screen before, on the same page
+        back = url_for(endpoint, item=item - 1, change=request.args.get("change"))
+    elif request.args.get("change"):
+        back = url_for("child.check")
+    else:
+        back = url_for(previous_page(endpoint, adding)) if endpoint != PAGES[0] else None
     return render_template(
         template, journey=journey, form=form, endpoint=endpoint, adding=adding,
-        page_form=endpoint in QUESTIONS,
-        back=url_for("child.check") if request.args.get("change") else (
-            url_for(previous_page(endpoint, adding)) if endpoint != PAGES[0] else None),
-        number=asked.index(endpoint) + 1 if endpoint in asked else None,
+        page_form=counted in QUESTIONS, back=back, item=item,
+        pictures=context.pop("pictures", journey.answers.get("mode") == "pictures"),
+        number=asked.index(counted) + 1 if counted in asked else None,
         total=len(asked), **context), 400 if form.errors else 200
+
+
+def _screens(journey: Journey, items: tuple[str, ...]) -> tuple[int | None, tuple[str, ...]]:
+    """The parts of a page shown now. In pictures mode, one thing per screen (``?item=``,
+    each saved as it is answered, so switching mode loses nothing); in words mode, all."""
+    if journey.answers.get("mode") != "pictures" or len(items) < 2:
+        return None, items
+    n = min(max(request.args.get("item", 0, type=int), 0), len(items) - 1)
+    return n, items[n:n + 1]
+
+
+def _next_screen(journey: Journey, endpoint: str, item: int | None, items: tuple) -> str:
+    """After saving one screen: the next screen of the page, or the next page."""
+    if item is not None and item + 1 < len(items) and not _language_button():
+        return url_for(endpoint, item=item + 1, change=request.args.get("change"))
+    return _after_save(journey, endpoint)
 
 
 # ---------------------------------------------------------------------------------------
@@ -220,7 +245,7 @@ def _open_invite(code: str, form: CodeForm):
             "code": normalise_code(code), "switch": "1"}))
     old_session_id = session.id if had_session else None
     old_key = session.key("draft") if had_session else None
-    kept = ("lang", "read_aloud") if same_invite else ("lang",)
+    kept = ("lang",)
     session.regenerate({"kind": "child", "invite_id": invite.id,
                         "_idle": settings().child_session_seconds,
                         **{key: session[key] for key in kept if key in session}})
@@ -258,13 +283,12 @@ def _has_unsent_answers() -> bool:
 @bp.route("/welcome", methods=["GET", "POST"])
 @child_journey
 def welcome(journey: Journey):
-    form = WelcomeForm(data={"read_aloud": session.get("read_aloud", False)})
+    form = WelcomeForm()
     if form.validate_on_submit():
         adding = bool(journey.answers.get(SENT_FROM_HERE))  # "Add something else"
         if adding:
             _start_adding(journey)
         with writing():
-            session["read_aloud"] = bool(form.read_aloud.data)
             if adding:
                 journey.save()
             else:
@@ -312,17 +336,27 @@ def how(journey: Journey):
         with writing():
             _save(journey, "child.how")
         return redirect(_after_save(journey, "child.how"))
-    return _page("child/how.html", journey, form, "child.how")
+    return _page("child/how.html", journey, form, "child.how", pictures=True)  # two tiles
+
+
+# A house in pictures mode, one screen each: faces, pictures, drawing, a voice note, words.
+HOUSE_SCREENS = ("feelings", "topics", "draw", "record", "write")
+_ON_SCREEN = {"feelings": ("feelings",), "topics": ("topics",), "draw": (), "record": (),
+              "write": ("text",)}
 
 
 def _house(journey: Journey, house: str):
     allow_microphone()
     endpoint = QUESTIONS[HOUSES.index(house) + 1]
     saved = journey.answers[house]
+    item, shown = _screens(journey, HOUSE_SCREENS)
     form = HouseForm(data=saved)
     if form.validate_on_submit():
-        saved.update(text=(form.text.data or "").strip(), feelings=form.feelings.data,
-                     topics=form.topics.data)
+        # Only what this screen shows is saved: the words page has no pictures, so pictures
+        # picked in pictures mode stay when a child switches.
+        on_screen = ("text", "feelings") if item is None else _ON_SCREEN[shown[0]]
+        for name in on_screen:
+            saved[name] = (form.text.data or "").strip() if name == "text" else form[name].data
         checked = _check_uploads(journey, ((form.voice, "audio"), (form.photo, "image")))
         with writing():
             journey.remove_attachment(house, request.form.get("remove"))
@@ -332,8 +366,10 @@ def _house(journey: Journey, house: str):
         if not (form.voice.errors or form.photo.errors):
             if any(request.form.getlist("keep")) or request.form.get("remove"):  # stay here
                 return redirect(this_page() + "#attachments")
-            return redirect(_after_save(journey, endpoint))
-    return _page("child/house.html", journey, form, endpoint, house=house)
+            return redirect(_next_screen(journey, endpoint, item, HOUSE_SCREENS))
+    return _page("child/house_pictures.html" if item is not None else "child/house.html",
+                 journey, form, endpoint, item=item, shown=shown, house=house,
+                 drawing=True)
 
 
 def _check_uploads(journey: Journey, fields) -> list[attachments.Checked]:
@@ -407,8 +443,32 @@ def safety(journey: Journey):
             _save(journey, "child.safety")
         if is_urgent(journey.answers) and not _language_button():
             return redirect(url_for("child.support", change=request.args.get("change")))
+        if not isinstance(journey.answers["safety"], int) and not _language_button() \
+                and not request.args.get("change"):  # no number: nothing to ask why about
+            return redirect(_after_save(journey, "child.safety_why"))
         return redirect(_after_save(journey, "child.safety"))
     return _page("child/safety.html", journey, form, "child.safety")
+
+
+SCALE_SCREENS = tuple(SCALE_FOLLOW_UPS)
+
+
+@bp.route("/safe/why", methods=["GET", "POST"])
+@child_journey
+def safety_why(journey: Journey):
+    """Why that number, and what would make it one higher: asked only after a score."""
+    if not isinstance(journey.answers["safety"], int):
+        return redirect(url_for("child.safety", change=request.args.get("change")))
+    item, shown = _screens(journey, SCALE_SCREENS)
+    form = ScaleWhyForm(data={key: journey.answers[key] for key in SCALE_SCREENS})
+    if form.validate_on_submit():
+        for key in shown:
+            journey.answers[key] = (form[key].data or "").strip()
+        with writing():
+            _save(journey, "child.safety_why")
+        return redirect(_next_screen(journey, "child.safety_why", item, SCALE_SCREENS))
+    return _page("child/safety_why.html", journey, form, "child.safety_why", item=item,
+                 shown=shown, score=journey.answers["safety"])
 
 
 @bp.get("/safe/support")
@@ -418,6 +478,9 @@ def support(journey: Journey):
                            next=_after_save(journey, "child.safety"))
 
 
+HELPER_SCREENS = ("helper", "name")
+
+
 @bp.route("/help", methods=["GET", "POST"])
 @child_journey
 def helper(journey: Journey):
@@ -425,15 +488,23 @@ def helper(journey: Journey):
     answers = journey.answers
     current = (f"service:{answers['helper_service']}" if answers["helper"] == "service"
                else answers["helper"])
+    item, shown = _screens(journey, HELPER_SCREENS)
     form = HelperForm(data={"helper": current, "someone_name": answers["helper_name"]})
     form.offer(services)
     if form.validate_on_submit():
+        if shown == ("name",):  # pictures mode: their name, on its own screen
+            answers["helper_name"] = (form.someone_name.data or "").strip() \
+                if answers["helper"] == "someone_else" else ""
+            with writing():
+                _save(journey, "child.helper")
+            return redirect(_after_save(journey, "child.helper"))
         choice = form.helper.data or None
         service_id = int(choice.split(":")[1]) if choice and choice.startswith("service:") else None
         chosen = services.get(service_id)
+        name = (form.someone_name.data or "").strip() if "name" in shown else \
+            answers["helper_name"]
         answers.update(helper="service" if service_id else choice, helper_service=service_id,
-                       helper_name=(form.someone_name.data or "").strip()
-                       if choice == "someone_else" else "")
+                       helper_name=name if choice == "someone_else" else "")
         # As the child saw it, for if the service stops being offered before they send.
         answers.update(helper_service_name=chosen.name if chosen else "",
                        helper_service_in_a_sentence=chosen.in_a_sentence if chosen else "",
@@ -447,10 +518,13 @@ def helper(journey: Journey):
             # Changed from the check page to a helper the child was not asked about: the
             # sharing question comes before the check page (in the usual order it comes next).
             return redirect(url_for("child.sharing", change=1, again=1 if asked_again else None))
-        return redirect(_after_save(journey, "child.helper"))
+        if item is not None and choice != "someone_else":
+            return redirect(_after_save(journey, "child.helper"))
+        return redirect(_next_screen(journey, "child.helper", item, HELPER_SCREENS))
     helper_emoji = {**HELPER_EMOJI, **{f"service:{i}": HELPER_EMOJI["service"]
                                        for i in services}}
     return _page("child/helper.html", journey, form, "child.helper", helper_emoji=helper_emoji,
+                 item=item, shown=shown,
                  services={f"service:{i}": words for i, words in services.items()})
 
 
@@ -466,6 +540,23 @@ def meeting(journey: Journey):
     return _page("child/meeting.html", journey, form, "child.meeting")
 
 
+@bp.get("/meeting/story")
+@child_journey
+def story(journey: Journey):
+    """The meeting explained as a short picture story, one scene a screen, from the welcome
+    page or the meeting question, and back there."""
+    back_to = "meeting" if request.args.get("back") == "meeting" else "welcome"
+    item = min(max(request.args.get("item", 0, type=int), 0), len(STORY) - 1)
+    next_scene = item + 1 if item + 1 < len(STORY) else None
+    chair = db.get(User, journey.conference.chair_id)
+    return render_template(
+        "child/story.html", journey=journey, scenes=STORY[item:item + 1],
+        next_scene=next_scene, back_to=back_to,
+        chair_name=chair.name if chair is not None else "", pictures=True,
+        back=url_for("child.story", item=item - 1, back=back_to) if item else
+        url_for(f"child.{back_to}"))
+
+
 @bp.route("/sharing", methods=["GET", "POST"])
 @child_journey
 def sharing(journey: Journey):
@@ -478,6 +569,10 @@ def sharing(journey: Journey):
     asked = f"{service.id if service else ''}:{advocate.id if advocate else ''}"
     form = _sharing_form(service, advocate, {key: answers[key] for key in (
         "share_service", "share_advocate", "share_parents")})
+    screens = tuple(name for name, needed in (("share_service", service is not None),
+                                              ("share_advocate", advocate is not None),
+                                              ("share_parents", True)) if needed)
+    item, shown = _screens(journey, screens)
     changed = form.is_submitted() and form.asked.data != asked
     if changed:
         # The helper or the assigned advocate changed after the page was shown (another tab,
@@ -486,19 +581,25 @@ def sharing(journey: Journey):
                              formdata=None)
     form.asked.data = asked
     if not changed and form.validate_on_submit():
-        answers.update(
-            share_service=(form.share_service.data or None) if service else None,
-            share_service_id=service.id if service and form.share_service.data else None,
-            share_service_name=service.name if service else "",
-            share_advocate=(form.share_advocate.data or None) if advocate else None,
-            share_advocate_id=advocate.id if advocate and form.share_advocate.data else None,
-            share_advocate_name=advocate.name if advocate else "",
-            share_parents=form.share_parents.data or None)
-        consent.remember(answers, advocate.id if advocate else None, answers["share_advocate"])
+        if "share_service" in shown or service is None:
+            answers.update(
+                share_service=(form.share_service.data or None) if service else None,
+                share_service_id=service.id if service and form.share_service.data else None,
+                share_service_name=service.name if service else "")
+        if "share_advocate" in shown or advocate is None:
+            answers.update(
+                share_advocate=(form.share_advocate.data or None) if advocate else None,
+                share_advocate_id=advocate.id if advocate and form.share_advocate.data
+                else None,
+                share_advocate_name=advocate.name if advocate else "")
+            consent.remember(answers, advocate.id if advocate else None,
+                             answers["share_advocate"])
+        if "share_parents" in shown:
+            answers["share_parents"] = form.share_parents.data or None
         with writing():
             _save(journey, "child.sharing")
-        return redirect(_after_save(journey, "child.sharing"))
-    return _page("child/sharing.html", journey, form, "child.sharing",
+        return redirect(_next_screen(journey, "child.sharing", item, screens))
+    return _page("child/sharing.html", journey, form, "child.sharing", item=item, shown=shown,
                  ask_service=service is not None, ask_advocate=advocate is not None,
                  again=changed or request.args.get("again"))
 
@@ -567,7 +668,8 @@ def _readers(agreed, answers: dict, services: dict[int, ServiceWords],
 
 def _change_pages() -> dict[str, str]:
     return {"going_well": "child.going_well", "worries": "child.worries",
-            "hopes": "child.hopes", "safety": "child.safety", "helper": "child.helper",
+            "hopes": "child.hopes", "safety": "child.safety", "safety_why": "child.safety_why",
+            "safety_higher": "child.safety_why", "helper": "child.helper",
             "meeting": "child.meeting", "sharing": "child.sharing"}
 
 

@@ -1,0 +1,104 @@
+/* voiceapp: the speaker button, loaded by app.js on the first press. */
+(function () {
+  "use strict";
+  var doc = document;
+  /* The speaker button: reads the page once, each thing in turn (headings, words, answers,
+     buttons, the quick exit), never what is hidden or only decoration, in the page's
+     language. The browser's voice where it has one for the language; otherwise recordings
+     that ship with the app (static/speech/<lang>/<hash>.opus, named by the SHA-256 of the
+     words as voiceapp/speech.py names them), fetched only when pressed. A child's own
+     answers ([data-own-words]) are read only by a voice on the device. Stop stops. */
+  var speak = doc.querySelector("[data-speak]");
+  if (speak) {
+    var speakStatus = doc.querySelector("[data-speak-status]");
+    var lang = (doc.documentElement.lang || "en").split("-")[0];
+    var reading = null;  /* {stop: function} while reading */
+    var SAID = "h1, h2, h3, p, legend, label, dt, dd, summary, li, a.button, a.back, button, [data-exit], .choice label";
+    var SKIP = "[hidden], [aria-hidden=true], .visually-hidden, .language-choice, [data-speak], [data-speak-status], .site-footer";
+    var showStop = function (on) {
+      speak.querySelector("[data-listen]").hidden = on;
+      speak.querySelector("[data-stop]").hidden = !on;
+    };
+    var wordsOf = function (el) {
+      var copy = el.cloneNode(true);
+      Array.prototype.forEach.call(copy.querySelectorAll("[aria-hidden=true], .visually-hidden, svg, .emoji"), function (x) { x.remove(); });
+      return copy.textContent.replace(/\s+/g, " ").trim();
+    };
+    var parts = function () {
+      var found = Array.prototype.filter.call(doc.querySelectorAll(SAID), function (el) {
+        return !el.closest(SKIP) && el.getClientRects().length && !el.querySelector(SAID);
+      });
+      var seen = {};
+      return found.map(function (el) {
+        return { text: wordsOf(el), own: !!el.closest("[data-own-words]"),
+                 lang: (el.closest("[lang]") || doc.documentElement).lang.split("-")[0] };
+      }).filter(function (part) {
+        if (!part.text || seen[part.text]) { return false; }
+        seen[part.text] = true;
+        return true;
+      });
+    };
+    var voiceFor = function (code, onDevice) {
+      var voices = window.speechSynthesis ? window.speechSynthesis.getVoices() : [];
+      return voices.filter(function (v) {
+        return v.lang.toLowerCase().split(/[-_]/)[0] === code && (!onDevice || v.localService);
+      })[0] || null;
+    };
+    var hash = function (text) {
+      return window.crypto.subtle.digest("SHA-256", new TextEncoder().encode(lang + "\n" + text))
+        .then(function (buffer) {
+          return Array.prototype.map.call(new Uint8Array(buffer).slice(0, 8), function (b) {
+            return ("0" + b.toString(16)).slice(-2);
+          }).join("");
+        });
+    };
+    var finish = function (message) {
+      reading = null;
+      showStop(false);
+      if (message) { speakStatus.textContent = message; }
+    };
+    var stop = function () {
+      if (reading) { reading.stop(); }
+      finish("");
+    };
+    var play = function (queue, index, said) {
+      if (!reading) { return; }
+      if (index >= queue.length) {
+        return finish(said ? "" : speak.getAttribute(queue.some(function (q) { return q.own; }) ? "data-cannot-own" : "data-cannot"));
+      }
+      var part = queue[index];
+      var next = function (ok) { play(queue, index + 1, said || ok); };
+      var voice = voiceFor(part.lang, part.own || doc.body.hasAttribute("data-on-device-voice"));
+      if (voice) {
+        var utterance = new window.SpeechSynthesisUtterance(part.text);
+        utterance.lang = doc.documentElement.lang && part.lang === lang ? doc.documentElement.lang : part.lang;
+        utterance.voice = voice;
+        utterance.onend = function () { next(true); };
+        utterance.onerror = function () { next(false); };
+        window.speechSynthesis.speak(utterance);
+        reading.stop = function () { window.speechSynthesis.cancel(); };
+        return;
+      }
+      if (part.own || part.lang !== lang || !(window.crypto && window.crypto.subtle)) { return next(false); }
+      hash(part.text).then(function (name) {
+        if (!reading) { return; }
+        var audio = new window.Audio(speak.getAttribute("data-speech") + "/" + lang + "/" + name + ".opus");
+        audio.setAttribute("data-spoken", part.text);
+        doc.body.appendChild(audio);
+        var done = function (ok) { audio.pause(); audio.remove(); next(ok); };
+        audio.addEventListener("ended", function () { done(true); });
+        audio.addEventListener("error", function () { done(false); });
+        reading.stop = function () { audio.pause(); audio.remove(); };
+        audio.play().catch(function () { done(false); });
+      });
+    };
+    speak.addEventListener("click", function () {
+      if (reading) { return stop(); }
+      speakStatus.textContent = "";
+      reading = { stop: function () {} };
+      showStop(true);
+      play(parts(), 0, false);
+    });
+  }
+
+}());

@@ -1,0 +1,174 @@
+"""Pictures mode and the scaling question's follow-ups: one thing per screen, the same
+questions and answers as the words mode, and nothing said kept in plain text."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from voiceapp.models import Submission
+
+from .evidence import raw_database_contains
+
+
+def _sent_submission_id(app):
+    with app.app_context():
+        from voiceapp.db import db
+        return db.scalar(select(Submission.id))
+
+
+def test_after_a_score_the_child_is_asked_why_and_what_would_make_it_higher(
+        app, child, chair):
+    why, higher = "kestrel-why-5531", "kestrel-higher-7720"
+    child.opens_invite()
+    child.starts()
+    child.answers("/how", mode="words")
+    page = child.answers("/safe", score="6")
+    assert page.request.path == "/safe/why"
+    assert "Why did you pick that number?" in child.sees
+    assert "What would make it one number higher?" in child.sees
+    assert "Question 5 of 8" in child.sees
+    page = child.answers("/safe/why", safety_why=why, safety_higher=higher)
+    assert page.request.path == "/help"
+    assert not raw_database_contains(app, why.encode()), "a draft leaked"
+    child.opens("/check")
+    assert why in child.sees and higher in child.sees
+    assert 'href="/safe/why?change=1"' in child.page.get_data(as_text=True)
+    child.sends()
+    assert not raw_database_contains(app, why.encode())
+    assert not raw_database_contains(app, higher.encode())
+    chair.signs_in_and_unlocks()
+    chair.opens_submission(_sent_submission_id(app))
+    text = chair.sees
+    assert "6 / 10" in text and why in text and higher in text
+    assert text.index("6 / 10") < text.index(why) < text.index(higher)
+
+
+def test_a_low_score_still_shows_who_to_talk_to_first(child):
+    child.opens_invite()
+    child.starts()
+    page = child.answers("/safe", score="1")
+    assert page.request.path == "/safe/support"
+    child.opens("/safe/support")
+    assert 'href="/safe/why"' in child.page.get_data(as_text=True)
+
+
+def test_without_a_number_there_is_no_why(child):
+    child.opens_invite()
+    child.starts()
+    assert child.answers("/safe", score="declined").request.path == "/help"
+    assert child.opens("/safe/why").status_code == 302
+
+
+def test_in_pictures_mode_each_follow_up_has_its_own_screen(child):
+    child.opens_invite()
+    child.starts()
+    child.answers("/how", mode="pictures")
+    child.answers("/safe", score="8")
+    assert "Why did you pick that number?" in child.sees
+    assert "one number higher" not in child.sees
+    page = child.answers("/safe/why", safety_why="my cat")
+    assert page.request.path == "/safe/why" and page.request.args["item"] == "1"
+    assert "What would make it one number higher?" in child.sees
+    child.answers("/safe/why?item=1", safety_higher="more cake")
+    child.opens("/check")
+    assert "my cat" in child.sees and "more cake" in child.sees
+
+
+def test_pictures_mode_asks_one_thing_a_screen_and_keeps_every_answer(child):
+    child.opens_invite()
+    child.starts()
+    child.answers("/how", mode="pictures")
+    child.opens("/going-well")
+    assert "Pick any faces that show how you feel" in child.sees
+    assert "Tap the pictures that fit" not in child.sees
+    assert '<svg class="symbol' in child.page.get_data(as_text=True)  # no emoji font needed
+    page = child.answers("/going-well", feelings=["happy"])
+    assert page.request.full_path == "/going-well?item=1"
+    assert "Tap the pictures that fit" in child.sees
+    page = child.answers("/going-well?item=1", topics=["pets"])
+    assert page.request.full_path == "/going-well?item=2"
+    assert "Draw it" in child.sees
+    page = child.answers("/going-well?item=2")
+    assert "Add a voice note" in child.sees and "Write it here" not in child.sees
+    page = child.answers("/going-well?item=3")
+    assert "Write it here" in child.sees
+    page = child.answers("/going-well?item=4", text="my dog")
+    assert page.request.path == "/worries"
+    # Switching to words keeps what was picked, and the words page keeps the pictures
+    child.answers("/how", mode="words")
+    child.answers("/going-well", text="my dog and my bike", feelings=["happy"])
+    child.opens("/check")
+    for words in ("Happy", "Pets", "my dog and my bike"):
+        assert words in child.sees
+
+
+def test_every_page_of_pictures_mode_works(child):
+    child.opens_invite()
+    child.starts()
+    child.answers("/how", mode="pictures")
+    for path in ("/worries", "/hopes", "/safe", "/help", "/meeting", "/sharing",
+                 "/meeting/story", "/meeting/story?item=5&back=meeting", "/check"):
+        assert child.opens(path).status_code == 200, path
+        assert "Listen" in child.sees, path
+    child.answers("/help", helper="someone_else")
+    assert child.page.request.full_path == "/help?item=1"
+    child.answers("/help?item=1", someone_name="Aunt Mo")
+    child.answers("/meeting", attend="chair_first")
+    child.answers("/sharing", share_parents="ask")
+    child.opens("/check")
+    for words in ("Aunt Mo", "meet the chair on my own first", "Ask me first"):
+        assert words in child.sees
+
+
+def test_the_meeting_story_says_who_the_chair_is_and_when(child, demo):
+    child.opens_invite()
+    text = " ".join(child.opens(f"/meeting/story?item={n}") and child.sees for n in range(6))
+    assert "Your chair is called" in text and "Sam Taylor" in text
+    assert "It cannot take you away from your mum, dad or carers." in text
+    assert "If you come, the chair will meet you first." in text
+    assert "Next" not in child.sees and "Back to the start" in child.sees
+    child.opens("/welcome")
+    assert 'href="/meeting/story?back=welcome"' in child.page.get_data(as_text=True)
+
+
+def test_every_sentence_a_child_can_hear_has_its_recording_in_each_language():
+    """The recordings ship with the app (made by ``flask record-speech``); a new or changed
+    sentence without one fails here, without needing espeak-ng to test."""
+    from voiceapp import speech
+    missing = {lang: [text for text in speech.spoken_sentences(lang)
+                      if not speech.recording_path(lang, text).exists()]
+               for lang in speech.LANGUAGES}
+    assert not any(missing.values()), f"run `flask record-speech`: {missing}"
+    wanted = {speech.recording_path(lang, text).name for lang in speech.LANGUAGES
+              for text in speech.spoken_sentences(lang)}
+    assert "Continue" in speech.spoken_messages()
+    assert "Soon there will be a meeting about you." in speech.spoken_messages()
+    for lang in speech.LANGUAGES:
+        for recording in (speech.FOLDER / lang).glob("*.opus"):
+            assert recording.name in wanted, f"{recording} is no longer said"
+            assert recording.read_bytes()[:4] == b"OggS"
+            assert recording.stat().st_size < 64_000  # the longest paragraph
+
+
+def test_a_recording_is_named_by_its_language_and_words():
+    from voiceapp import speech
+    assert speech.recording_name("cy", "Nesaf") == speech.recording_name("cy", "  Nesaf ")
+    assert speech.recording_name("cy", "Nesaf") != speech.recording_name("en", "Nesaf")
+    assert len(speech.recording_name("ar", "التالي")) == 16
+
+
+def test_recordings_are_served_as_ogg_audio(client):
+    from voiceapp import speech
+    text = speech.spoken_sentences("cy")[0]
+    response = client.get(f"/static/speech/cy/{speech.recording_name('cy', text)}.opus")
+    assert response.status_code == 200
+    assert response.mimetype in ("audio/ogg", "audio/opus")
+
+
+def test_a_childs_own_answers_are_marked_for_a_voice_on_the_device_only(child):
+    """speak.js reads [data-own-words] only with a voice on the device (localService),
+    never a cloud voice, and has no recordings of a child's words."""
+    child.tells(worries="only on this phone 3318")
+    html = child.page.get_data(as_text=True)
+    answer = html.index("only on this phone 3318")
+    assert html.rfind("<dd data-own-words>", 0, answer) > html.rfind("<dt>", 0, answer)

@@ -1,0 +1,107 @@
+"""Recorded speech for the speaker button, for phones without a voice in the page's
+language (Welsh and Arabic voices are often missing).
+
+Every sentence a child may hear is in the catalogues; each is recorded once per language
+from its translation, into ``static/speech/<lang>/<name>.opus``, where ``name`` is the first
+16 hex digits of SHA-256 over ``lang``, a newline and the words (whitespace collapsed).
+app.js names the words it is about to read the same way, so the page carries no list of
+recordings, and a recording is fetched only when the button is pressed.
+
+``flask record-speech`` makes them with Debian's espeak-ng and opus-tools, so anyone can
+make them again from the catalogues; better recordings can replace the files under the
+same names. Sentences with a name or a number set into them (``%(name)s``) are not
+recorded: the browser's voice reads those where it can.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from babel.messages.extract import extract_from_file
+from babel.support import Translations
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDER = ROOT / "static" / "speech"
+LANGUAGES = ("en", "cy", "ar")
+ESPEAK_VOICES = {"en": "en-gb", "cy": "cy", "ar": "ar"}
+# Where the words a child hears come from.
+CHILD_SOURCES = (
+    *sorted((ROOT / "templates" / "child").glob("*.html")),
+    *(ROOT / "templates" / "components" / name for name in (
+        "forms.html", "attachments.html", "draw.html", "exit.html", "recorder.html",
+        "speak.html")),
+    ROOT / "voiceapp" / "questions.py",
+    ROOT / "voiceapp" / "child" / "forms.py",
+    ROOT / "voiceapp" / "child" / "story.py",
+)
+
+
+def words(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def recording_name(lang: str, text: str) -> str:
+    return hashlib.sha256(f"{lang}\n{words(text)}".encode()).hexdigest()[:16]
+
+
+def recording_path(lang: str, text: str) -> Path:
+    return FOLDER / lang / f"{recording_name(lang, text)}.opus"
+
+
+def spoken_messages() -> list[str]:
+    """Every whole sentence in the child's pages (messages with nothing set into them)."""
+    found: dict[str, None] = {}
+    for path in CHILD_SOURCES:
+        method = "python" if path.suffix == ".py" else "jinja2"
+        options = {} if method == "python" else {"extensions": "jinja2.ext.do"}
+        keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+        for _line, message, _comments, _context in extract_from_file(
+                method, str(path), keywords=keywords, options=options):
+            if isinstance(message, str) and message.strip() and "%(" not in message:
+                found[message] = None
+    return list(found)
+
+
+def spoken_sentences(lang: str) -> list[str]:
+    """The words heard in ``lang``: each spoken message, as its catalogue translates it."""
+    translations = Translations.load(ROOT / "translations", [lang]) if lang != "en" else None
+    return [words(translations.ugettext(m) if translations else m) for m in spoken_messages()]
+
+
+def record(lang: str, text: str, target: Path) -> None:
+    """One sentence, spoken by espeak-ng, as small mono Opus (speech at 16 kbit/s)."""
+    with tempfile.TemporaryDirectory() as folder:
+        wav = Path(folder) / "said.wav"
+        subprocess.run(["espeak-ng", "-v", ESPEAK_VOICES[lang], "-s", "140", "-w", str(wav),
+                        text], check=True, capture_output=True)
+        subprocess.run(["opusenc", "--quiet", "--bitrate", "16", "--downmix-mono",
+                        "--comp", "10", "--discard-comments", str(wav), str(target)],
+                       check=True, capture_output=True)
+
+
+def record_all(only_missing: bool = True) -> tuple[int, int]:
+    """Record every spoken sentence in every language; remove recordings no longer used.
+    Returns (made, removed)."""
+    if not (shutil.which("espeak-ng") and shutil.which("opusenc")):
+        raise RuntimeError("record-speech needs espeak-ng and opus-tools (apt install "
+                           "espeak-ng opus-tools)")
+    made = removed = 0
+    for lang in LANGUAGES:
+        (FOLDER / lang).mkdir(parents=True, exist_ok=True)
+        wanted = set()
+        for text in spoken_sentences(lang):
+            target = recording_path(lang, text)
+            wanted.add(target.name)
+            if only_missing and target.exists():
+                continue
+            record(lang, text, target)
+            made += 1
+        for old in (FOLDER / lang).glob("*.opus"):
+            if old.name not in wanted:
+                old.unlink()
+                removed += 1
+    return made, removed
