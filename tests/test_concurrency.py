@@ -107,18 +107,18 @@ def sent_texts(app, demo) -> list[str]:
 
 
 def test_a_second_tab_keeps_its_session_changes(app, child):
-    """A change to the session in one tab (the language) and a save in another (the read
-    aloud choice) both stay: the session row merges, it is not overwritten."""
+    """A change to the session in one tab (the language) and a save in another (words or
+    pictures) both stay: the session row merges, it is not overwritten."""
     child.opens_invite()
+    child.starts()
     one, two = tabs(app, child)
-    two.opens("/welcome")
+    two.opens("/how")
     token = two.csrf_token()
     together(lambda: one.client.get("/how?lang=cy"),
-             lambda: two.client.post("/welcome", data={"csrf_token": token,
-                                                       "read_aloud": "y"}))
-    one.opens("/welcome")
+             lambda: two.client.post("/how", data={"csrf_token": token, "mode": "pictures"}))
+    one.opens("/how")
     assert 'lang="cy"' in one.page.get_data(as_text=True)
-    assert 'checked' in one.page.get_data(as_text=True)
+    assert 'value="pictures" checked' in one.page.get_data(as_text=True)
 
 
 # --------------------------------------------------------------------------- the write lock

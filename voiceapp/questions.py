@@ -144,6 +144,15 @@ def empty_answers() -> dict:
     }
 
 
+def says_what_they_think(answers: dict) -> bool:
+    """Whether the answers hold anything about what the child thinks (not only their
+    choices of helper, meeting and who may see)."""
+    return any((answers.get(house) or {}).get(part) for house in HOUSES
+               for part in ("text", "feelings", "topics", "attachments")) \
+        or answers.get("safety") is not None \
+        or any(answers.get(key) for key in SCALE_FOLLOW_UPS)
+
+
 class Chip(NamedTuple):
     """A picked picture or face: its emoji (decoration, never read out) and its words."""
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 
 from flask import Flask, g, has_request_context
 from markupsafe import Markup, escape
 
-FOLDER = Path(__file__).resolve().parent.parent / "static" / "img" / "symbols"
+from . import resources
+
+FOLDER = resources.folder("static") / "img" / "symbols"  # inside the package when installed
 
 # What each answer is shown with: answers are the values in voiceapp.questions.
 FOR_ANSWER = {

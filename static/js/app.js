@@ -260,6 +260,7 @@
   }
   fit();
   window.addEventListener("resize", fit);
+  if ("ResizeObserver" in window) { new ResizeObserver(fit).observe(header); }
   document.addEventListener("focusin", function (event) {
     if (header.classList.contains("tall") || header.contains(event.target)) { return; }
     var box = event.target.getBoundingClientRect();

@@ -615,3 +615,27 @@ def test_without_javascript_errors_take_focus_and_nothing_is_cut_off(
     expect(page.locator(".error-summary")).to_be_focused()
     assert len(page.locator("textarea").input_value()) == 5001
     context.close()
+
+
+@pytest.mark.parametrize("lang", ("en", "ar"))
+def test_with_big_text_the_header_never_hides_what_has_focus(browser, browser_context_args,
+                                                             live_app, live_demo, lang):
+    """200% text makes the header tall: Tab and Shift+Tab through a child page at 320 x 568
+    never leave the focused control under it (WCAG 2.4.11)."""
+    context = context_for(browser, browser_context_args, "320x568", lang, bypass_csp=True)
+    page = context.new_page()
+    child_starts(page, live_app.url, live_demo["invites"][1]["code"], lang)
+    problems = []
+    for path in ("going-well", "safe", "check"):
+        page.goto(f"{live_app.url}/{path}")
+        with_big_text_and_wide_spacing(page)
+        page.wait_for_timeout(100)  # the header is measured again when its size changes
+        for key in ("Tab", "Shift+Tab"):
+            page.evaluate(FROM_THE_TOP_JS)
+            for _ in range(30):
+                page.keyboard.press(key)
+                hidden = page.evaluate(OBSCURED_JS)
+                if hidden:
+                    problems.append(f"{path} {key}: {hidden}")
+    context.close()
+    assert not problems, "\n".join(problems)

@@ -39,7 +39,8 @@ from ..questions import (
     ATTEND, FEELINGS, HELPER_EMOJI, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, HOUSES, NAME_LIMIT,
     SCALE_DECLINED, SCALE_FACES, SCALE_FOLLOW_UPS, SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT,
     TOPICS,
-    advocate_question, emoji_map, service_question, stored_service_words, summary_rows,
+    advocate_question, emoji_map, says_what_they_think, service_question, stored_service_words,
+    summary_rows,
 )
 from ..security import Throttled, allow_microphone, client_ip, throttle
 from ..sessions import session_id
@@ -153,9 +154,12 @@ def _save(journey: Journey, endpoint: str) -> None:
 
 
 def _sent_and_not_adding(journey: Journey) -> bool:
-    """This browser sent, and the child has not started adding anything since: the draft
-    holds only their kept choices, which are not a new sending."""
-    return bool(journey.answers.get(SENT_FROM_HERE)) and not journey.answers.get(ADDING)
+    """This browser sent, and nothing has been added since: the draft holds only the kept
+    choices, which are not a new sending (an answer saved in another tab as the send went
+    through is something new, and is kept to send)."""
+    answers = journey.answers
+    return bool(answers.get(SENT_FROM_HERE)) and not answers.get(ADDING) \
+        and not says_what_they_think(answers)
 
 
 def _page(template: str, journey: Journey, form, endpoint: str, item: int | None = None,
