@@ -30,6 +30,15 @@ def readers_listed(child) -> list[str]:
             for item in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)]
 
 
+def only_the_chair_can_read_it(app, child) -> None:
+    """The check page lists only the chair, and what is sent is sealed to the chair and the
+    recovery key alone."""
+    child.opens("/check")
+    assert readers_listed(child) == ["The chair of your meeting"]
+    child.sends()
+    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
+
+
 def test_an_assigned_advocate_does_not_read_what_was_shared_only_with_a_service(app, child):
     assigned = assigned_advocate(app)
     child.tells(worries="for the rights officer only", helper="service:1",
@@ -72,10 +81,7 @@ def test_choosing_another_service_after_agreeing_asks_again(app, child):
     assert child.page.request.path == "/sharing"  # asked about the new one before the check
     assert "Please answer again" in child.sees
     assert "Can the Example Advocacy Service see what you said too?" in child.sees
-    child.opens("/check")
-    assert readers_listed(child) == ["The chair of your meeting"]
-    child.sends()
-    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
+    only_the_chair_can_read_it(app, child)
 
 
 def test_a_new_assignment_after_agreeing_is_not_a_reader_until_the_child_is_asked(app, child):
@@ -121,10 +127,7 @@ def test_a_yes_counts_only_for_the_advocate_the_page_named(app, child):
     assert child.page.request.path == "/sharing"
     assert "Something changed about who can help you. Please answer again" in child.sees
     assert "Can second, your advocate, see what you said too?" in child.sees
-    child.opens("/check")
-    assert readers_listed(child) == ["The chair of your meeting"]
-    child.sends()
-    assert readers_of(app, newest_submission(app)) == {CHAIR, "recovery"}
+    only_the_chair_can_read_it(app, child)
 
 
 def test_a_yes_about_one_service_is_not_kept_after_choosing_another_in_another_tab(app, child):

@@ -59,19 +59,27 @@ def words_of(reply: Reply) -> str | None:
     return words.get("text") or None
 
 
+def _replies(tx: Session, *where) -> list[tuple[Reply, str, str]]:
+    """Replies matching ``where``, oldest first: (reply, chair's name, words); one changed in
+    the database is left out."""
+    found = []
+    for reply in tx.scalars(select(Reply).options(joinedload(Reply.chair)).where(*where)
+                            .order_by(Reply.created_at)):
+        words = words_of(reply)
+        if words:
+            found.append((reply, reply.chair.name, words))
+    return found
+
+
 def for_invite(tx: Session, invite_id: int) -> dict[uuid.UUID, list[tuple[str, str]]]:
     """Each submission's replies to the child: (chair's name, words), oldest first."""
     found: dict[uuid.UUID, list[tuple[str, str]]] = {}
-    for reply in tx.scalars(select(Reply).options(joinedload(Reply.chair))
-                            .where(Reply.invite_id == invite_id).order_by(Reply.created_at)):
-        words = words_of(reply)
-        if words:
-            found.setdefault(reply.submission_id, []).append((reply.chair.name, words))
+    for reply, name, words in _replies(tx, Reply.invite_id == invite_id):
+        found.setdefault(reply.submission_id, []).append((name, words))
     return found
 
 
 def for_submission(tx: Session, submission: Submission) -> list[tuple[str, str]]:
     """The replies to one submission, as the child sees them (in the reader's language)."""
-    if submission.invite_id is None:
-        return []
-    return for_invite(tx, submission.invite_id).get(submission.id, [])
+    return [(name, words) for _reply, name, words
+            in _replies(tx, Reply.submission_id == submission.id)]
