@@ -415,13 +415,13 @@ def test_sending_after_the_meeting_started_is_refused_kindly(app, child):
 
 def test_a_failed_send_keeps_the_draft_and_says_not_sent_yet(app, child, monkeypatch):
     child.tells(worries="please do not lose this")
-    from voiceapp.child import routes
+    from voiceapp.child import sending
 
     def broken(*args, **kwargs):
         from sqlalchemy.exc import OperationalError
         raise OperationalError("INSERT", {}, Exception("disk full"))
 
-    monkeypatch.setattr(routes, "seal_submission", broken)
+    monkeypatch.setattr(sending, "seal_submission", broken)
     page = child.sends()
     assert page.status_code == 503
     assert "Your answers have not been sent yet" in child.sees

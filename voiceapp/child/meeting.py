@@ -1,0 +1,43 @@
+"""Whether the child wants to go to the meeting, and the picture story that explains it."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+
+from ..db import db, writing
+from ..models import User
+from .forms import MeetingForm
+from .journey import Journey
+from .pages import after_saving, bp, child_journey, save_answers, show_page
+from .story import STORY
+
+
+@bp.route("/meeting", methods=["GET", "POST"])
+@child_journey
+def meeting(journey: Journey):
+    form = MeetingForm(data={"attend": journey.answers["attend"]})
+    if form.validate_on_submit():
+        journey.answers["attend"] = form.attend.data or None
+        with writing():
+            save_answers(journey, "child.meeting")
+        return redirect(after_saving(journey, "child.meeting"))
+    return show_page("child/meeting.html", journey, form, "child.meeting")
+
+
+@bp.get("/meeting/story")
+@child_journey
+def story(journey: Journey):
+    """The meeting explained as a short picture story, one scene a screen, from the welcome
+    page or the meeting question, and back there."""
+    back_to = "meeting" if request.args.get("back") == "meeting" else "welcome"
+    item = min(max(request.args.get("item", 0, type=int), 0), len(STORY) - 1)
+    next_scene = item + 1 if item + 1 < len(STORY) else None
+    chair = db.get(User, journey.conference.chair_id)
+    return render_template(
+        "child/story.html", journey=journey, scenes=STORY[item:item + 1],
+        next_scene=next_scene, back_to=back_to,
+        chair_name=chair.name if chair is not None else "", pictures=True,
+        back=url_for("child.story", item=item - 1, back=back_to) if item else
+        url_for(f"child.{back_to}"))
+
+

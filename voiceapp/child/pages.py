@@ -1,0 +1,197 @@
+"""What every page of the child's journey shares: the blueprint, finding the child's
+journey (or sending them back to the start), saving an answer and where "Continue" goes, and
+one screen at a time in pictures mode.
+
+Pages only read; each answer is saved in one short write transaction
+(:func:`voiceapp.db.writing`), opened after the form and any file have arrived and been
+checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from types import SimpleNamespace
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import refresh
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import integrity, keyring
+from ..config import settings
+from ..db import db, writing
+from ..i18n import offered_locales, this_page
+from ..invites import InviteState, state_of
+from ..models import AdvocacyService, Conference, Invite, User
+from ..questions import (
+    ATTEND, FEELINGS, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, NAME_LIMIT, SCALE_FACES,
+    SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS, emoji_map, says_what_they_think,
+)
+from .journey import (
+    ADDING, FOLLOW_UPS, PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved, next_page,
+    previous_page, questions_asked,
+)
+
+bp = Blueprint("child", __name__)
+log = logging.getLogger("voiceapp")
+
+
+@bp.context_processor
+def _question_words() -> dict:
+    return {
+        "emoji": SimpleNamespace(
+            house=HOUSE_EMOJI, topics=emoji_map(TOPICS), feelings=emoji_map(FEELINGS),
+            attend=emoji_map(ATTEND), share_advocate=emoji_map(SHARE_ADVOCATE),
+            share_parents=emoji_map(SHARE_PARENTS), scale=SCALE_FACES),
+        "questions": HOUSE_QUESTIONS,
+        "hints": HOUSE_HINTS,
+        "limit": TEXT_LIMIT,
+        "name_limit": NAME_LIMIT,
+        "max_seconds": settings().max_audio_seconds,
+        "max_bytes": settings().max_file_bytes,
+    }
+
+
+def actor(invite: Invite) -> str:
+    return f"child:invite:{invite.id}"
+
+
+def child_journey(view: Callable) -> Callable:
+    """Hand the view the child's :class:`Journey`, or send them back to the start."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        invite = db.get(Invite, session["invite_id"], options=[
+            joinedload(Invite.conference).joinedload(Conference.organisation)]) \
+            if session.get("invite_id") else None
+        if invite is None:
+            return redirect(url_for("child.start", again=1))
+        if not integrity.holds(invite):
+            return altered_invite(invite)
+        state = state_of(invite)
+        if state is not InviteState.OPEN:
+            return render_template("child/closed.html", state=state), 410
+        return view(Journey(invite), *args, **kwargs)
+
+    return wrapped
+
+
+def language_button() -> str | None:
+    """The language chosen with a button on a question page, which sends the page's form."""
+    choice = request.form.get("lang") if request.method == "POST" else None
+    return choice if choice in offered_locales() else None
+
+
+@bp.before_request
+def _language_from_a_button():
+    """The answers are saved as with Continue, and this response and the next are in the
+    chosen language."""
+    choice = language_button()
+    if choice:
+        session["lang"] = choice
+        refresh()
+
+
+@bp.errorhandler(SessionMoved)
+def _session_moved(_error: SessionMoved):
+    return render_template("child/moved.html"), 409
+
+
+def altered_invite(invite: Invite):
+    """An invite changed outside voiceapp is never used: it is reported, and the child is
+    told kindly to ask for help, without anything frightening."""
+    with writing():
+        integrity.report_altered(db, invite)
+    return render_template("child/closed.html", state=InviteState.REVOKED), 410
+
+
+def after_saving(journey: Journey, endpoint: str) -> str:
+    """Where "Continue" goes: the next question, or back to the check page after a change;
+    a language button stays on the page, now in that language."""
+    if language_button():
+        return this_page()
+    if request.args.get("change"):
+        return url_for("child.check")
+    return url_for(next_page(endpoint, journey.answers.get(ADDING, False)))
+
+
+def save_answers(journey: Journey, endpoint: str) -> None:
+    """Save the answers, and where to come back to (inside :func:`writing`)."""
+    if sent_and_not_adding(journey) and endpoint in QUESTIONS:
+        journey.answers[ADDING] = True  # answering again after sending adds to what was sent
+    if language_button():
+        journey.answers[RESUME] = endpoint
+    elif request.args.get("change"):
+        journey.answers[RESUME] = "child.check"
+    else:
+        journey.answers[RESUME] = next_page(endpoint, journey.answers.get(ADDING, False))
+    journey.save()
+
+
+def sent_and_not_adding(journey: Journey) -> bool:
+    """This browser sent, and nothing has been added since: the draft holds only the kept
+    choices, which are not a new sending (an answer saved in another tab as the send went
+    through is something new, and is kept to send)."""
+    answers = journey.answers
+    return bool(answers.get(SENT_FROM_HERE)) and not answers.get(ADDING) \
+        and not says_what_they_think(answers)
+
+
+def show_page(template: str, journey: Journey, form, endpoint: str, item: int | None = None,
+          **context):
+    adding = journey.answers.get(ADDING, False)
+    asked = questions_asked(adding)
+    counted = FOLLOW_UPS.get(endpoint, endpoint)
+    if item:  # pictures mode: Back goes to the screen before, on the same page
+        back = url_for(endpoint, item=item - 1, change=request.args.get("change"))
+    elif request.args.get("change"):
+        back = url_for("child.check")
+    else:
+        back = url_for(previous_page(endpoint, adding)) if endpoint != PAGES[0] else None
+    return render_template(
+        template, journey=journey, form=form, endpoint=endpoint, adding=adding,
+        page_form=counted in QUESTIONS, back=back, item=item,
+        pictures=context.pop("pictures", journey.answers.get("mode") == "pictures"),
+        number=asked.index(counted) + 1 if counted in asked else None,
+        total=len(asked), **context), 400 if form.errors else 200
+
+
+def screens_shown(journey: Journey, items: tuple[str, ...]) -> tuple[int | None, tuple[str, ...]]:
+    """The parts of a page shown now. In pictures mode, one thing per screen (``?item=``,
+    each saved as it is answered, so switching mode loses nothing); in words mode, all."""
+    if journey.answers.get("mode") != "pictures" or len(items) < 2:
+        return None, items
+    n = min(max(request.args.get("item", 0, type=int), 0), len(items) - 1)
+    return n, items[n:n + 1]
+
+
+def next_screen(journey: Journey, endpoint: str, item: int | None, items: tuple) -> str:
+    """After saving one screen: the next screen of the page, or the next page."""
+    if item is not None and item + 1 < len(items) and not language_button():
+        return url_for(endpoint, item=item + 1, change=request.args.get("change"))
+    return after_saving(journey, endpoint)
+
+
+
+def services_offered(journey: Journey) -> list[AdvocacyService]:
+    """The services a child may choose: offered, and with an advocate who can read."""
+    can_read = keyring.services_that_can_read(db, journey.organisation.id)
+    return list(db.scalars(select(AdvocacyService).where(
+        AdvocacyService.organisation_id == journey.organisation.id,
+        AdvocacyService.active.is_(True), AdvocacyService.id.in_(can_read))
+        .order_by(AdvocacyService.name)))
+
+
+def assigned_advocate(journey: Journey) -> User | None:
+    """The advocate a coordinator assigned to this child, if any (and still an advocate)."""
+    if journey.invite.assigned_advocate_id is None:
+        return None
+    person = db.get(User, journey.invite.assigned_advocate_id)
+    return person if person is not None and person.disabled_at is None else None
+
+
+def start_adding(journey: Journey) -> None:
+    journey.answers[ADDING] = True
+    journey.answers[RESUME] = "child.going_well"
