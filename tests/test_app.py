@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -114,6 +115,38 @@ def test_static_files_are_cached_compressed_and_versioned(client):
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_a_static_file_is_compressed_once_at_brotlis_best_and_then_served_from_memory(
+        app, client, monkeypatch):
+    import brotli
+    import flask_compress.flask_compress as compress
+    plain = (Path(app.static_folder) / "css" / "app.css").read_bytes()
+    calls = []
+    real = compress._compress_data
+    monkeypatch.setattr(compress, "_compress_data",
+                        lambda *args: calls.append(args[-1]) or real(*args))
+    first = client.get("/static/css/app.css?v=1", headers={"Accept-Encoding": "br"})
+    again = client.get("/static/css/app.css?v=2", headers={"Accept-Encoding": "br"})
+    assert first.headers["Content-Encoding"] == "br" and calls == ["br"]  # once a file
+    assert brotli.decompress(first.data) == brotli.decompress(again.data) == plain
+    assert len(first.data) <= len(brotli.compress(plain, quality=11))
+    assert client.get("/static/css/none.css", headers={"Accept-Encoding": "br"}
+                      ).status_code == 404 and calls == ["br"]
+
+
+def test_scripts_and_styles_carry_only_the_headers_that_apply_to_them(client):
+    """A stylesheet or script is never shown as a page: the headers only a page obeys are
+    left off (bytes a slow phone need not fetch); the ones that protect a file stay."""
+    headers = client.get("/static/js/app.js").headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Permissions-Policy",
+                 "Content-Disposition", "Expires"):
+        assert name not in headers
+    # A picture can be opened on its own, as a page: it keeps them all
+    symbol = client.get("/static/img/icon.svg").headers
+    assert symbol["Content-Security-Policy"] == CSP and symbol["X-Frame-Options"] == "DENY"
 
 
 def test_pages_are_not_compressed(client):

@@ -146,19 +146,28 @@ def allow_microphone() -> None:
     g.allow_microphone = True
 
 
+# Static files that are never shown as a page of their own: the headers that only a page
+# (a document) obeys are left off them, which saves a slow phone about 400 bytes each.
+NOT_DOCUMENTS = ("text/css", "text/javascript", "application/javascript", "audio/ogg")
+
+
 def _set_headers(response: Response) -> Response:
     headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if request.endpoint == "static" and response.mimetype in NOT_DOCUMENTS:
+        for name in ("Content-Disposition", "Expires"):  # said already: type, max-age
+            headers.pop(name, None)
+        return response
     headers.setdefault("Content-Security-Policy", CSP)
     headers["Referrer-Policy"] = "no-referrer"
-    headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    headers["Cross-Origin-Resource-Policy"] = "same-origin"
     microphone = "(self)" if g.get("allow_microphone") else "()"
     headers["Permissions-Policy"] = (
         f"microphone={microphone}, camera=(), geolocation=(), payment=(), usb=()")
-    if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     if request.endpoint != "static":
         # Nothing personal may linger in a cache or the back-forward cache of a shared phone.
         headers["Cache-Control"] = "no-store"

@@ -70,7 +70,8 @@
   });
 
   /* Buttons whose script is fetched on the first press, so it costs a page nothing until
-     then: the speaker (speak.js) and "Draw it" (draw.js). The script then takes over. */
+     then: the speaker (speak.js), "Draw it" (draw.js) and Record (record.js). The script
+     then takes over. */
   Array.prototype.forEach.call(doc.querySelectorAll("button[data-script]"), function (button) {
     var box = button.closest("[data-draw]");
     if (box) { box.hidden = false; } else { button.hidden = false; }
@@ -83,49 +84,10 @@
     });
   });
 
-  /* Staff: warn two minutes before an idle sign-out, and let them stay. */
-  var idle = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);
-  var warning = doc.getElementById("idle-warning");
-  if (idle > 0 && warning) {
-    var warnTimer;
-    var schedule = function () {
-      clearTimeout(warnTimer);
-      warning.hidden = true;
-      warnTimer = setTimeout(function () { warning.hidden = false; }, Math.max(idle - 120, 10) * 1000);
-    };
-    var stay = warning.querySelector("button");
-    if (stay) {
-      stay.addEventListener("click", function () {
-        fetch(stay.getAttribute("data-url"), { method: "GET", credentials: "same-origin" })
-          .then(function (response) { if (response.ok) { schedule(); } else { window.location.reload(); } });
-      });
-    }
-    schedule();
-  }
 }());
 
-/* Print buttons, and a passphrase length meter (the server checks again). */
-(function () {
-  "use strict";
-  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
-    button.hidden = false;
-    button.addEventListener("click", function () { window.print(); });
-  });
-  Array.prototype.forEach.call(document.querySelectorAll("[data-strength]"), function (meter) {
-    var input = document.getElementById(meter.getAttribute("data-for"));
-    if (!input) { return; }
-    input.addEventListener("input", function () {
-      var length = input.value.length;
-      var words = input.value.trim().split(/\s+/).length;
-      var level = length >= 24 || (length >= 16 && words >= 4) ? "strong" : length >= 16 ? "okay" : "weak";
-      meter.textContent = input.value ? meter.getAttribute("data-" + level) : "";
-    });
-  });
-}());
-
-/* Voice notes: record with the microphone, listen back, then keep, record again or delete.
-   "Keep" puts the recording into the page's own file field and sends the form, so a
-   recording takes the same path as a file chosen from the phone's own recorder. */
+/* Files to add: a chosen file is named before it is sent, and where the browser can record,
+   the recorder is offered first (static/js/record.js, fetched on the first press). */
 (function () {
   "use strict";
   var box = document.querySelector("[data-recorder]");
@@ -162,14 +124,10 @@
     });
   });
   if (!supported) { return; }
-  var $ = function (name) { return box.querySelector("[data-" + name + "]"); };
-  var record = $("record"), stop = $("stop"), timer = $("timer"), player = $("player");
-  var review = $("review"), status = $("status");
-  var limit = parseInt(box.getAttribute("data-limit"), 10) || 180;
   /* One obvious way to add a voice note: the phone's own recorder waits behind a link,
-     unless the page came back with a problem on that field. */
+     unless the page came back with a problem on that field. Record fetches record.js. */
   var fileField = fileInput.closest(".file-field");
-  var showFile = $("show-file");
+  var showFile = box.querySelector("[data-show-file]");
   if (fileField && !fileField.classList.contains("has-error")) {
     fileField.hidden = true;
     showFile.hidden = false;
@@ -179,70 +137,7 @@
       fileInput.focus();
     });
   }
-  var types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "audio/webm"];
-  var mimeType = types.filter(function (t) { return MediaRecorder.isTypeSupported(t); })[0] || "";
-  var recorder = null, parts = [], blob = null, started = 0, ticking = null, stream = null;
   box.hidden = false;
-
-  function show(element, visible) { element.hidden = !visible; }
-  function say(key) { status.textContent = box.getAttribute("data-" + key); }
-  function clock() {
-    var seconds = Math.floor((Date.now() - started) / 1000);
-    timer.textContent = Math.floor(seconds / 60) + ":" + ("0" + seconds % 60).slice(-2);
-    if (seconds >= limit) { say("limit-reached"); finish(); }
-  }
-  function finish() {
-    if (recorder && recorder.state === "recording") { recorder.stop(); }
-    clearInterval(ticking);
-  }
-  function reset() {
-    blob = null;
-    player.removeAttribute("src");
-    show(player, false); show(review, false); show(stop, false); show(record, true);
-    timer.textContent = "0:00";
-  }
-
-  record.addEventListener("click", function () {
-    navigator.mediaDevices.getUserMedia({ audio: true }).then(function (media) {
-      stream = media;
-      parts = [];
-      recorder = mimeType ? new MediaRecorder(stream, { mimeType: mimeType }) : new MediaRecorder(stream);
-      recorder.addEventListener("dataavailable", function (event) {
-        if (event.data && event.data.size) { parts.push(event.data); }
-      });
-      recorder.addEventListener("stop", function () {
-        stream.getTracks().forEach(function (track) { track.stop(); });
-        blob = new Blob(parts, { type: recorder.mimeType || mimeType || "audio/webm" });
-        player.src = URL.createObjectURL(blob);
-        show(player, true); show(review, true); show(stop, false); show(record, false);
-        say("recorded");
-        review.querySelector("[data-keep]").focus();
-      });
-      recorder.start(1000);
-      started = Date.now();
-      ticking = setInterval(clock, 250);
-      show(record, false); show(stop, true); show(review, false); show(player, false);
-      say("recording");
-      stop.focus();
-    }).catch(function (error) {
-      say(error && error.name === "NotAllowedError" ? "denied" : "missing");
-      box.querySelector(".actions").hidden = true;
-      if (fileField) { fileField.hidden = false; showFile.hidden = true; }
-      fileInput.focus();
-    });
-  });
-  stop.addEventListener("click", finish);
-  $("again").addEventListener("click", function () { reset(); record.click(); });
-  $("discard").addEventListener("click", function () { reset(); status.textContent = ""; record.focus(); });
-  $("keep").addEventListener("click", function () {
-    var type = blob.type.split(";")[0];
-    var extension = type === "audio/mp4" ? "m4a" : type === "audio/ogg" ? "ogg" : "webm";
-    var transfer = new DataTransfer();
-    transfer.items.add(new File([blob], "voice-note." + extension, { type: type }));
-    fileInput.files = transfer.files;
-    document.querySelector("[data-keep-field]").value = "voice";
-    fileInput.form.submit();
-  });
 }());
 
 /* A header that grows with big text must never hide what has focus: when it takes more than
