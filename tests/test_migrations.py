@@ -33,3 +33,54 @@ def test_migrations_go_down_and_up_again(tmp_path):
     engine.dispose()
     command.upgrade(config, "head")
     assert _differences(url) == []
+
+
+def test_conferences_are_sealed_again_over_their_date_and_place_unless_already_altered(
+        tmp_path):
+    """0006 seals a conference's date and place with its chair; a conference whose seal had
+    already failed is not vouched for now."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from voiceapp import crypto, integrity
+    from voiceapp.db import UTCDateTime
+
+    url = f"sqlite:///{tmp_path / 'reseal.sqlite3'}"
+    secret = "a-test-instance-secret-" * 2
+    key = crypto.derive_key(secret.encode(), "instance/row-seal")
+    config = alembic_config(url)
+    config.attributes["secret_key"] = secret
+    command.upgrade(config, "0005")
+    conference = sa.table("conference", sa.column("id"), sa.column("organisation_id"),
+                          sa.column("reference"), sa.column("starts_at", UTCDateTime()),
+                          sa.column("kind"), sa.column("chair_id"),
+                          sa.column("created_at", UTCDateTime()), sa.column("seal"))
+    when = datetime(2030, 5, 1, 9, tzinfo=UTC)
+    good = integrity.seal_over("conference", [1, 1, 7], key=key)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO organisation (id, name, exit_url, out_of_hours_phone, languages, "
+            "retention_days_after_recorded, retention_days_after_meeting, created_at, "
+            "duty_email, out_of_hours_email) VALUES (1, 'Council', '', '', '', 30, 90, "
+            "'2026-01-01 00:00:00', '', '')"))
+        connection.execute(sa.text(
+            "INSERT INTO app_user (id, organisation_id, email, name, role, created_at, seal, "
+            "daily_summary) VALUES (7, 1, 'a@example.org', 'A', 'chair', "
+            "'2026-01-01 00:00:00', '', 0), (8, 1, 'b@example.org', 'B', 'chair', "
+            "'2026-01-01 00:00:00', '', 0)"))
+        connection.execute(sa.insert(conference), [
+            dict(id=1, organisation_id=1, reference="A", starts_at=when, kind="initial",
+                 chair_id=7, created_at=when, seal=good),
+            dict(id=2, organisation_id=1, reference="B", starts_at=when, kind="initial",
+                 chair_id=8, created_at=when, seal=good)])  # moved to chair 8 by someone
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        seals = dict(connection.execute(sa.text("SELECT id, seal FROM conference")).all())
+    assert seals[1] == integrity.seal_over("conference", [1, 1, 7, when, ""], key=key)
+    assert seals[2] == good  # still fails: over the new fields, and over the old ones
+    command.downgrade(config, "0005")
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT seal FROM conference WHERE id = 1")) == good
+    engine.dispose()

@@ -156,7 +156,7 @@ def demo(as_json: bool) -> None:
                                           "coordinator@example.org", "Chris Evans")
         conference = Conference(organisation_id=organisation.id, reference="CP-DEMO-0001",
                                 starts_at=starts_at, kind=ConferenceKind.INITIAL,
-                                chair_id=chair.id)
+                                chair_id=chair.id, place="Town Hall, Room 2")
         tx.add(conference)
         tx.flush()
         codes = []

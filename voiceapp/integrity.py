@@ -4,8 +4,9 @@ by a key that is not in the database.
 Threat: someone who can write to the database but does not hold the instance secret (an
 edited backup that gets restored, a database administrator, an SQL injection elsewhere).
 Unsealed, they could insert a key and become a reader of the next submissions, move a
-conference to another chair, point an invite at another conference, make a submission look
-as if it came from another child, or clear its low-safety flag.
+conference to another chair, tell a child another date or place for their meeting, point an
+invite at another conference, make a submission look as if it came from another child, or
+clear its low-safety flag.
 
 Each such row carries ``seal``: an HMAC-SHA256, keyed from the instance secret, over the
 fields that matter (:data:`FIELDS`). Seals are set as rows are written through the ORM
@@ -39,7 +40,7 @@ FIELDS: dict[type, tuple[str, ...]] = {
     RecipientKey: ("id", "organisation_id", "user_id", "public_key", "created_at",
                    "retired_at"),
     User: ("id", "organisation_id", "email", "role", "advocacy_service_id", "disabled_at"),
-    Conference: ("id", "organisation_id", "chair_id"),
+    Conference: ("id", "organisation_id", "chair_id", "starts_at", "place"),
     Invite: ("id", "conference_id", "code_lookup", "assigned_advocate_id", "revoked_at"),
     Submission: ("id", "conference_id", "invite_id", "author", "author_user_id", "language",
                  "urgent", "advocacy_service_id", "shared_with_advocates", "format_version",
@@ -61,12 +62,17 @@ def _plain(value):
     return value
 
 
+def seal_over(table: str, values, key: bytes | None = None) -> str:
+    """The seal of a row of ``table`` whose sealed fields hold ``values``, in order (the
+    migrations pass the fields as they were at their revision)."""
+    line = json.dumps([table, [_plain(value) for value in values]], separators=(",", ":"))
+    return hmac.new(key or instance_key("row-seal"), line.encode(), hashlib.sha256).hexdigest()
+
+
 def seal_of(row, key: bytes | None = None) -> str:
     """The seal ``row`` should carry, from its fields as they are now."""
-    fields = FIELDS[type(row)]
-    line = json.dumps([type(row).__tablename__, [_plain(getattr(row, f)) for f in fields]],
-                      separators=(",", ":"))
-    return hmac.new(key or instance_key("row-seal"), line.encode(), hashlib.sha256).hexdigest()
+    return seal_over(type(row).__tablename__, [getattr(row, f) for f in FIELDS[type(row)]],
+                     key)
 
 
 def holds(row) -> bool:
@@ -126,10 +132,7 @@ def _held_before(row) -> bool:
         history = state.attrs[name].history
         values.append(history.deleted[0] if history.deleted else getattr(row, name))
     seal, *fields = values
-    line = json.dumps([type(row).__tablename__, [_plain(v) for v in fields]],
-                      separators=(",", ":"))
-    expected = hmac.new(instance_key("row-seal"), line.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(seal or "", expected)
+    return hmac.compare_digest(seal or "", seal_over(type(row).__tablename__, fields))
 
 
 def _before_flush(session: Session, _context, _instances) -> None:

@@ -224,6 +224,8 @@ class Conference(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(10), default=ConferenceKind.INITIAL)
     chair_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    # Where it is, in a few words, for the child's story about the meeting ("" not said).
+    place: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = _created()
     seal: Mapped[str] = _seal()
 

@@ -77,16 +77,29 @@ def upgrade() -> None:
                               unique=False)
 
 
+# The sealed fields as they were at this revision (later revisions seal more, and reseal).
+FIELDS_HERE = {
+    "app_user": ("id", "organisation_id", "email", "role", "advocacy_service_id",
+                 "disabled_at"),
+    "recipient_key": ("id", "organisation_id", "user_id", "public_key", "created_at",
+                      "retired_at"),
+    "conference": ("id", "organisation_id", "chair_id"),
+    "invite": ("id", "conference_id", "code_lookup", "assigned_advocate_id", "revoked_at"),
+    "submission": ("id", "conference_id", "invite_id", "author", "author_user_id", "language",
+                   "urgent", "advocacy_service_id", "shared_with_advocates", "format_version",
+                   "idempotency_key", "created_at", "read_at", "read_by_id", "recorded_at"),
+}
+
+
 def _seal_existing_rows() -> None:
     """Seal every row already there, and every invite label, with the instance secret."""
     from voiceapp import crypto, integrity
     from voiceapp.models import Conference, Invite, RecipientKey, Submission, User
 
     connection = op.get_bind()
-    models = (User, RecipientKey, Conference, Invite, Submission)
-    fields = {model: integrity.FIELDS[model] for model in models}
-    rows = {model: connection.execute(sa.select(
-        *[model.__table__.c[name] for name in fields[model]])).all() for model in models}
+    tables = [model.__table__ for model in (User, RecipientKey, Conference, Invite, Submission)]
+    rows = {table.name: connection.execute(sa.select(
+        *[table.c[name] for name in FIELDS_HERE[table.name]])).all() for table in tables}
     labels = connection.execute(sa.text(
         "SELECT id, label FROM invite WHERE label IS NOT NULL AND label <> ''")).all()
     if not any(rows.values()) and not labels:
@@ -96,10 +109,9 @@ def _seal_existing_rows() -> None:
         raise RuntimeError("This migration seals existing rows with the instance secret: run "
                            "it with `flask --app voiceapp init-db`.")
     key = crypto.derive_key(secret.encode(), "instance/row-seal")
-    for model in models:
-        table = model.__table__
-        for row in rows[model]:
-            seal = integrity.seal_of(model(**row._mapping), key=key)
+    for table in tables:
+        for row in rows[table.name]:
+            seal = integrity.seal_over(table.name, list(row), key=key)
             connection.execute(table.update().where(table.c.id == row.id).values(seal=seal))
     label_key = crypto.derive_key(secret.encode(), "instance/invite-label")
     for invite_id, label in labels:

@@ -42,6 +42,9 @@ class ConferenceForm(Form):
                       choices=[SelectChoice(k, v) for k, v in CONFERENCE_KINDS.items()])
     chair = SelectField(_l("Chair"), coerce=int, validators=[
         DataRequired(message=_l("Choose the chair"))])
+    place = StringField(_l("Where it is (optional)"), filters=[plain_words], validators=[
+        Length(max=120, message=_l("Use 120 characters or fewer")),
+        Regexp(NO_CONTROL, message=_l("Use letters, numbers, spaces and dashes"))])
 
 
 class InviteForm(Form):

@@ -120,6 +120,7 @@ def _conference_form(user: User, conference: Conference | None = None) -> Confer
         form.reference.data, form.date.data, form.time.data = (
             conference.reference, local.date(), local.time())
         form.kind.data, form.chair.data = conference.kind, conference.chair_id
+        form.place.data = conference.place
     return form
 
 
@@ -139,6 +140,7 @@ def _save_conference(user: User, form: ConferenceForm, conference: Conference | 
     conference.starts_at = starts_at
     conference.kind = form.kind.data
     conference.chair_id = form.chair.data
+    conference.place = form.place.data or ""
     db.flush()
     for invite in db.scalars(select(Invite).where(Invite.conference_id == conference.id)):
         invite.expires_at = starts_at  # invites stay open until the meeting starts

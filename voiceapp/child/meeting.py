@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from ..db import db, writing
-from ..models import User
+from ..db import writing
 from .forms import MeetingForm
 from .journey import Journey
 from .pages import after_saving, bp, child_journey, save_answers, show_page
@@ -32,11 +31,10 @@ def story(journey: Journey):
     back_to = "meeting" if request.args.get("back") == "meeting" else "welcome"
     item = min(max(request.args.get("item", 0, type=int), 0), len(STORY) - 1)
     next_scene = item + 1 if item + 1 < len(STORY) else None
-    chair = db.get(User, journey.conference.chair_id)
     return render_template(
         "child/story.html", journey=journey, scenes=STORY[item:item + 1],
         next_scene=next_scene, back_to=back_to,
-        chair_name=chair.name if chair is not None else "", pictures=True,
+        chair_name=journey.conference.chair.name if journey.meeting_known else "", pictures=True,
         back=url_for("child.story", item=item - 1, back=back_to) if item else
         url_for(f"child.{back_to}"))
 
