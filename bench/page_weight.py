@@ -113,7 +113,9 @@ PICTURE_SCREENS = [
     ("drawing (draw.js only when pressed)", "/going-well?item=2"),
     ("voice note", "/going-well?item=3"),
     ("words", "/going-well?item=4"), ("0-10 scale", "/safe"), ("why that number", "/safe/why"),
-    ("one number higher", "/safe/why?item=1"), ("who helps", "/help"),
+    ("one number higher", "/safe/why?item=1"),
+    ("drawing the answers", "/safe/why?item=2"), ("saying the answers", "/safe/why?item=3"),
+    ("who helps", "/help"), ("their name", "/help?item=1"),
     ("the meeting", "/meeting"), ("who can see", "/sharing"),
     *((f"meeting story {n + 1}", f"/meeting/story?item={n}") for n in range(6)),
 ]

@@ -172,3 +172,94 @@ def test_a_childs_own_answers_are_marked_for_a_voice_on_the_device_only(child):
     html = child.page.get_data(as_text=True)
     answer = html.index("only on this phone 3318")
     assert html.rfind("<dd data-own-words>", 0, answer) > html.rfind("<dt>", 0, answer)
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_follow_ups_can_be_said_or_drawn_and_the_chair_gets_them_beside_the_score(
+        app, child, chair):
+    from pathlib import Path
+    voice = (Path(__file__).parent / "data" / "media" / "voice.webm").read_bytes()
+    drawing = _png((214, 40, 40))
+    child.opens_invite()
+    child.starts()
+    child.answers("/how", mode="pictures")
+    child.answers("/safe", score="4")
+    child.answers("/safe/why")
+    page = child.answers("/safe/why?item=1")
+    assert page.request.full_path == "/safe/why?item=2"
+    assert "Draw it" in child.sees and "Why did you pick that number?" in child.sees
+    page = child.adds_file("/safe/why?item=2", "photo", drawing, "drawing.png", "image/png")
+    assert page.request.full_path == "/safe/why?item=3"
+    assert "Add a voice note" in child.sees
+    page = child.adds_file("/safe/why?item=3", "voice", voice, "voice.webm", "audio/webm")
+    assert page.request.path == "/help"
+    child.opens("/check")
+    assert child.sees.count("Photo of a drawing") == 1 and "Voice note" in child.sees
+    # The words page shows them too, each with its own Delete, and keeps them on Continue
+    child.answers("/how", mode="words")
+    child.opens("/safe/why")
+    assert "Say it or draw it" in child.sees and "Photo of a drawing" in child.sees
+    child.answers("/safe/why", safety_why="")
+    child.sends()
+    assert not raw_database_contains(app, drawing[-64:])
+    chair.signs_in_and_unlocks()
+    chair.opens_submission(_sent_submission_id(app))
+    text = chair.sees
+    assert "4 / 10" in text and "Photo of a drawing" in text and "Voice note" in text
+    assert text.index("4 / 10") < text.index("Why did you pick that number?") \
+        < text.index("Photo of a drawing") < text.index("Who do you want to help")
+
+
+def test_a_file_with_the_follow_ups_can_be_deleted_before_sending(child):
+    child.opens_invite()
+    child.starts()
+    child.answers("/safe", score="7")
+    child.adds_file("/safe/why", "photo", _png((31, 92, 153)), "d.png", "image/png",
+                    keep="photo")
+    assert child.page.request.path == "/safe/why"
+    body = child.page.get_data(as_text=True)
+    import re
+    removed = re.search(r'name="remove" value="([0-9a-f-]{36})"', body).group(1)
+    child.answers("/safe/why", remove=removed)
+    child.opens("/check")
+    assert "Photo of a drawing" not in child.sees
+
+
+def test_the_story_says_where_the_meeting_is_and_the_coordinator_sets_it(app, coordinator,
+                                                                          child):
+    child.opens_invite()
+    child.opens("/meeting/story")
+    assert "Town Hall, Room 2" in child.sees
+    coordinator.signs_in()
+    coordinator.fills_in("/admin/conferences/1/edit", {
+        "reference": "CP-DEMO-0001", "date": "2030-02-20", "time": "11:00", "kind": "initial",
+        "chair": 1, "place": "  Family Centre,\u202e Oak Road "})
+    assert "Family Centre, Oak Road" in coordinator.sees
+    child.opens("/meeting/story")
+    assert "It will be at Family Centre, Oak Road." in child.sees
+    assert "\u202e" not in child.page.get_data(as_text=True)
+
+
+def test_a_date_or_place_changed_in_the_database_is_not_told_to_the_child(app, child):
+    from sqlalchemy import update
+
+    from voiceapp.models import Conference
+
+    from .evidence import change_as_attacker
+    child.opens_invite()
+    change_as_attacker(app, update(Conference).values(place="Behind the shops"))
+    child.opens("/meeting/story")
+    assert "Behind the shops" not in child.sees and "It is on" not in child.sees
+    assert "What is the meeting?" in child.sees
+    child.opens("/welcome")
+    assert "Your meeting is on" not in child.sees
+    child.opens("/meeting/story?item=2")
+    assert "Your chair is called" not in child.sees

@@ -79,6 +79,9 @@ SCALE_FOLLOW_UPS = {
     "safety_why": _l("Why did you pick that number?"),
     "safety_higher": _l("What would make it one number higher?"),
 }
+# Where a child's voice notes, drawings and photos are kept in the answers: with each house,
+# and with the follow-ups of the scale (said or drawn instead of written).
+FILE_HOLDERS = (*HOUSES, "scale")
 
 HELPER_EMOJI = {"myself": "🙋", "social_worker": "🧑‍💼", "someone_else": "🧡",
                 "not_sure": "🤔", "service": "🤝"}
@@ -130,6 +133,7 @@ def empty_answers() -> dict:
            for house in HOUSES},
         "safety": None,
         **{key: "" for key in SCALE_FOLLOW_UPS},
+        "scale": {"attachments": []},
         "helper": None,
         "helper_service": None,
         "helper_name": "",
@@ -148,9 +152,15 @@ def says_what_they_think(answers: dict) -> bool:
     """Whether the answers hold anything about what the child thinks (not only their
     choices of helper, meeting and who may see)."""
     return any((answers.get(house) or {}).get(part) for house in HOUSES
-               for part in ("text", "feelings", "topics", "attachments")) \
-        or answers.get("safety") is not None \
+               for part in ("text", "feelings", "topics")) \
+        or bool(files_in(answers)) or answers.get("safety") is not None \
         or any(answers.get(key) for key in SCALE_FOLLOW_UPS)
+
+
+def files_in(answers: dict) -> list[dict]:
+    """Every voice note, drawing and photo in the answers (what is stored of each)."""
+    return [meta for holder in FILE_HOLDERS
+            for meta in (answers.get(holder) or {}).get("attachments", [])]
 
 
 class Chip(NamedTuple):
@@ -251,11 +261,13 @@ def summary_rows(answers: dict, services: dict[int, ServiceWords], about_child: 
     rows.append(Row("safety", asked("safety"), safety,
                     urgent=isinstance(score, int) and score <= LOW_SCORE, face=face))
     if not about_child:  # beside the score: why the child picked it, and what would help
+        said = (answers.get("scale") or {}).get("attachments", [])  # said or drawn, for both
         for key, question in SCALE_FOLLOW_UPS.items():
             words = answers.get(key) or ""
-            if words or isinstance(score, int):
-                rows.append(Row(key, str(question), words or not_answered,
-                                lang=text_lang if words else ""))
+            files = said if key == "safety_why" else []
+            if words or files or isinstance(score, int):
+                rows.append(Row(key, str(question), words or ("" if files else not_answered),
+                                attachments=files, lang=text_lang if words else ""))
     if not about_child:
         helper = answers.get("helper")
         if helper == "service":

@@ -32,7 +32,7 @@ ESPEAK_VOICES = {"en": "en-gb", "cy": "cy", "ar": "ar"}
 CHILD_SOURCES = (
     *sorted((ROOT / "templates" / "child").glob("*.html")),
     *(ROOT / "templates" / "components" / name for name in (
-        "forms.html", "attachments.html", "draw.html", "exit.html", "recorder.html",
+        "forms.html", "attachments.html", "draw.html", "exit.html", "files.html", "recorder.html",
         "speak.html")),
     ROOT / "voiceapp" / "questions.py",
     ROOT / "voiceapp" / "child" / "forms.py",

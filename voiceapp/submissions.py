@@ -33,7 +33,7 @@ from .models import (
     AdvocacyService, Attachment, Author, Conference, Invite, ServiceWords, Submission, User,
     WrappedKey,
 )
-from .questions import GATHERED, HOUSES, LOW_SCORE, Row, label_of, summary_rows
+from .questions import GATHERED, LOW_SCORE, Row, files_in, label_of, summary_rows
 
 PAYLOAD_VERSION = 1
 # 1: the context binds the submission and conference; 2: also its invite and author.
@@ -157,9 +157,7 @@ class Reading:
 
     @property
     def attachments(self) -> list[dict]:
-        answers = (self.payload or {}).get("answers", {})
-        return [meta for house in HOUSES for meta in (answers.get(house) or {}).get(
-            "attachments", [])]
+        return files_in((self.payload or {}).get("answers", {}))
 
     @property
     def rows(self) -> list[Row]:
@@ -228,8 +226,7 @@ def attachment_for(tx: Session, reader: User, keys: dict[str, bytes], submission
     except (CannotOpen, crypto.DecryptionError, ValueError):
         return None
     answers = payload.get("answers", {})
-    meta = next((m for house in HOUSES for m in (answers.get(house) or {}).get(
-        "attachments", []) if m.get("id") == attachment_id), None)
+    meta = next((m for m in files_in(answers) if m.get("id") == attachment_id), None)
     if meta is not None and record:
         audit.record(tx, "attachment.opened", actor=audit.actor_for(reader),
                      subject=f"attachment:{attachment_id}", submission=str(submission.id))

@@ -9,8 +9,8 @@
   if (!pad || !input || !window.DataTransfer) { return; }
   var words = pad.getAttribute("data-words").split("|");
   var say = { black: words[0], red: words[1], blue: words[2], green: words[3], rubber: words[4],
-              undo: words[5], clear: words[6], house: words[7], photo: words[8], hint: words[9],
-              kept: words[10], colours: words[11] };
+              undo: words[5], clear: words[6], blank: words[7], photo: words[8], hint: words[9],
+              kept: words[10], colours: words[11], inHouse: words[12] };
   var NS = "http://www.w3.org/2000/svg";
   function make(tag, attrs, text) {
     var el = document.createElement(tag);
@@ -54,8 +54,11 @@
   tools.appendChild(undo);
   var actions = make("div", { "class": "draw-actions" });
   var clear = make("button", { type: "button", "class": "button small secondary" }, say.clear);
-  var background = make("button", { type: "button", "class": "button small secondary",
-                                     "aria-pressed": "true" }, say.house);
+  /* A house to draw in, on a page about a house; the button says what it will do. */
+  var house = pad.hasAttribute("data-house");
+  var background = make("button", { type: "button", "class": "button small secondary" },
+                        say.blank);
+  background.hidden = !house;
   var showPhoto = make("button", { type: "button", "class": "button small secondary" }, say.photo);
   actions.appendChild(clear); actions.appendChild(background); actions.appendChild(showPhoto);
   var status = make("p", { "class": "status", role: "status" });
@@ -65,7 +68,7 @@
   tools.firstChild.setAttribute("aria-pressed", "true");
   canvas.setAttribute("data-canvas", "");
   var ctx = canvas.getContext("2d");
-  var strokes = [], current = null, colour = "#1c1b1f", erasing = false, house = true;
+  var strokes = [], current = null, colour = "#1c1b1f", erasing = false;
   var W = canvas.width, H = canvas.height;
   /* With the pad, the photo field waits behind its own button, as the recorder does. */
   var photoField = input.closest(".file-field");
@@ -134,7 +137,7 @@
   clear.addEventListener("click", function () { strokes = []; paint(); });
   background.addEventListener("click", function () {
     house = !house;
-    background.setAttribute("aria-pressed", String(house));
+    background.textContent = house ? say.blank : say.inHouse;
     paint();
   });
   /* Continue (or any button that sends the page) keeps the drawing first. */

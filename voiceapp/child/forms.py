@@ -31,7 +31,14 @@ class HowForm(Form):
     mode = optional_choice(_l("How do you want to tell us?"), choices_of(MODES))
 
 
-class HouseForm(Form):
+class FilesForm(Form):
+    """A voice note and a photo (or a drawing, which is sent as a photo), each optional."""
+
+    voice = FileField(_l("Add a voice note"))
+    photo = FileField(_l("Add a photo of a drawing"))
+
+
+class HouseForm(FilesForm):
     feelings = MultiCheckboxField(_l("Pick any faces that show how you feel"),
                                   choices=choices_of(FEELINGS))
     topics = MultiCheckboxField(_l("Tap the pictures that fit"), choices=choices_of(TOPICS))
@@ -41,18 +48,15 @@ class HouseForm(Form):
                                    n="{:,}".format(TEXT_LIMIT)))])
 
 
-    voice = FileField(_l("Add a voice note"))
-    photo = FileField(_l("Add a photo of a drawing"))
-
-
 class SafetyForm(Form):
     score = optional_choice(_l("How safe do you feel?"),
                             [SelectChoice(str(n)) for n in range(11)]
                             + [SelectChoice(SCALE_DECLINED, _l("I don't want to say"))])
 
 
-class ScaleWhyForm(Form):
-    """After the score: both optional, each on its own screen in pictures mode."""
+class ScaleWhyForm(FilesForm):
+    """After the score: both optional, each on its own screen in pictures mode, and said or
+    drawn instead of written if the child wants."""
 
     safety_why = TextAreaField(SCALE_FOLLOW_UPS["safety_why"], validators=[Length(
         max=TEXT_LIMIT, message=_l("That is more than %(n)s characters. Please make it a "

@@ -61,7 +61,7 @@ def helper(journey: Journey):
     helper_emoji = {**HELPER_EMOJI, **{f"service:{i}": HELPER_EMOJI["service"]
                                        for i in services}}
     return show_page("child/helper.html", journey, form, "child.helper", helper_emoji=helper_emoji,
-                 item=item, shown=shown,
-                 services={f"service:{i}": words for i, words in services.items()})
+                     item=item, shown=shown,
+                     services={f"service:{i}": words for i, words in services.items()})
 
 

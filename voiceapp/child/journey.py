@@ -12,6 +12,7 @@ is stored, and keeps the child's choices (who helps, who may see) for adding mor
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from datetime import timedelta
@@ -20,12 +21,12 @@ from flask import session
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import attachments, crypto
+from .. import attachments, crypto, integrity
 from ..changes import merge, snapshot
 from ..config import settings
 from ..db import db, utcnow
 from ..models import Conference, Draft, Invite, Organisation, WebSession
-from ..questions import HOUSES, empty_answers
+from ..questions import empty_answers, files_in
 from ..submissions import padded
 
 QUESTIONS = ("child.how", "child.going_well", "child.worries", "child.hopes", "child.safety",
@@ -122,6 +123,15 @@ class Journey:
             self._read()
         return self._answers
 
+    @functools.cached_property
+    def meeting_known(self) -> bool:
+        """Whether the meeting's date, place and chair are as voiceapp wrote them, so the
+        child may be told them (a conference changed in the database is told nothing about;
+        what the child sends still reaches only who may read it)."""
+        chair = self.conference.chair
+        return integrity.holds(self.conference) and chair is not None \
+            and integrity.holds(chair)
+
     @property
     def started(self) -> bool:
         return self.draft is not None and self.readable
@@ -212,7 +222,7 @@ class Journey:
     # -- voice notes and photos -------------------------------------------------------
 
     def all_attachments(self) -> list[dict]:
-        return [meta for house in HOUSES for meta in self.answers[house]["attachments"]]
+        return files_in(self.answers)
 
     def attachment_meta(self, attachment_id: str) -> dict | None:
         return next((m for m in self.all_attachments() if m["id"] == attachment_id), None)
@@ -220,18 +230,19 @@ class Journey:
     def attachment_bytes(self) -> int:
         return sum(meta.get("size", 0) for meta in self.all_attachments())
 
-    def store_upload(self, house: str, checked: attachments.Checked) -> None:
-        """Seal a checked voice note or photo into the draft (inside db.writing())."""
+    def store_upload(self, holder: str, checked: attachments.Checked) -> None:
+        """Seal a checked voice note or photo into the draft (inside db.writing()), with
+        the answer it belongs to (a house, or the scale: :data:`FILE_HOLDERS`)."""
         if not self.started:
             self.save()
         meta = attachments.receive(db, checked, self.draft.id)
-        self.answers[house]["attachments"].append({**meta, "house": house})
+        self.answers[holder]["attachments"].append({**meta, "house": holder})
 
-    def remove_attachment(self, house: str, attachment_id: str | None) -> None:
+    def remove_attachment(self, holder: str, attachment_id: str | None) -> None:
         meta = self.attachment_meta(attachment_id) if attachment_id else None
-        if meta is None or meta.get("house") != house:
+        if meta is None or meta.get("house") != holder:
             return
-        self.answers[house]["attachments"].remove(meta)
+        self.answers[holder]["attachments"].remove(meta)
         found = attachments.find(db, meta)
         if found is not None and found.draft_id == self.draft.id:
             db.delete(found)

@@ -140,7 +140,7 @@ def sent_and_not_adding(journey: Journey) -> bool:
 
 
 def show_page(template: str, journey: Journey, form, endpoint: str, item: int | None = None,
-          **context):
+              **context):
     adding = journey.answers.get(ADDING, False)
     asked = questions_asked(adding)
     counted = FOLLOW_UPS.get(endpoint, endpoint)

@@ -7,7 +7,7 @@ mode) is in :mod:`.pages`.
 """
 
 from . import (  # noqa: F401  (each module adds its pages to the blueprint)
-    start, welcome, houses, safety, helper, meeting, sharing, sending, leaving,
+    start, welcome, houses, files, safety, helper, meeting, sharing, sending, leaving,
 )
 from .pages import bp
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 
 from ..db import writing
+from ..i18n import this_page
 from ..questions import SCALE_DECLINED, SCALE_FOLLOW_UPS
+from ..security import allow_microphone
 from ..submissions import is_urgent
+from .files import save_with_files, stays_on_page
 from .forms import SafetyForm, ScaleWhyForm
 from .journey import Journey
 from .pages import (
@@ -36,25 +39,30 @@ def safety(journey: Journey):
     return show_page("child/safety.html", journey, form, "child.safety")
 
 
-SCALE_SCREENS = tuple(SCALE_FOLLOW_UPS)
+# In pictures mode, one screen each: the two questions, then drawing or saying the answers.
+SCALE_SCREENS = (*SCALE_FOLLOW_UPS, "draw", "record")
 
 
 @bp.route("/safe/why", methods=["GET", "POST"])
 @child_journey
 def safety_why(journey: Journey):
-    """Why that number, and what would make it one higher: asked only after a score."""
+    """Why that number, and what would make it one higher: asked only after a score, in
+    words, or said or drawn."""
     if not isinstance(journey.answers["safety"], int):
         return redirect(url_for("child.safety", change=request.args.get("change")))
+    allow_microphone()
     item, shown = screens_shown(journey, SCALE_SCREENS)
-    form = ScaleWhyForm(data={key: journey.answers[key] for key in SCALE_SCREENS})
+    form = ScaleWhyForm(data={key: journey.answers[key] for key in SCALE_FOLLOW_UPS})
     if form.validate_on_submit():
-        for key in shown:
-            journey.answers[key] = (form[key].data or "").strip()
-        with writing():
-            save_answers(journey, "child.safety_why")
-        return redirect(next_screen(journey, "child.safety_why", item, SCALE_SCREENS))
+        for key in SCALE_FOLLOW_UPS if item is None else shown:
+            if key in SCALE_FOLLOW_UPS:
+                journey.answers[key] = (form[key].data or "").strip()
+        if save_with_files(journey, "scale", form, "child.safety_why"):
+            if stays_on_page():
+                return redirect(this_page() + "#attachments")
+            return redirect(next_screen(journey, "child.safety_why", item, SCALE_SCREENS))
     return show_page("child/safety_why.html", journey, form, "child.safety_why", item=item,
-                 shown=shown, score=journey.answers["safety"])
+                     shown=shown, score=journey.answers["safety"], house=None)
 
 
 @bp.get("/safe/support")

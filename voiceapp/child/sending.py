@@ -17,7 +17,7 @@ from ..i18n import isolate, service_words
 from ..invites import InviteState
 from ..keyring import NoReader
 from ..models import AdvocacyService, Draft, ServiceWords, Submission, User
-from ..questions import HOUSES, stored_service_words, summary_rows
+from ..questions import files_in, stored_service_words, summary_rows
 from ..submissions import seal_submission, sent_detail
 from . import consent
 from .forms import SendForm
@@ -39,10 +39,10 @@ def check(journey: Journey):
     rows = summary_rows(answers, services, advocate_name=advocate.name if advocate else "")
     agreed = consent.agreed(answers, journey.invite)
     return show_page("child/check.html", journey, SendForm(data={"token": journey.token}),
-                 "child.check", rows=rows, change_pages=_change_pages(),
-                 readers=_readers(agreed, answers, services, advocate),
-                 ask_again=consent.needs_asking_again(answers, journey.invite),
-                 changed=request.args.get("changed"))
+                     "child.check", rows=rows, change_pages=_change_pages(),
+                     readers=_readers(agreed, answers, services, advocate),
+                     ask_again=consent.needs_asking_again(answers, journey.invite),
+                     changed=request.args.get("changed"))
 
 
 def _readers(agreed, answers: dict, services: dict[int, ServiceWords],
@@ -110,8 +110,7 @@ def send(journey: Journey):
 
 def _seal_and_record(journey: Journey, token: str, draft: Draft, answers: dict) -> None:
     language = str(get_locale())
-    kept = [uuid.UUID(meta["id"]) for house in HOUSES
-            for meta in answers[house]["attachments"]]
+    kept = [uuid.UUID(meta["id"]) for meta in files_in(answers)]
     sent = seal_submission(
         db, conference=journey.conference, invite=journey.invite,
         payload={"author": "child", "language": language,

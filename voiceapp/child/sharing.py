@@ -59,8 +59,8 @@ def sharing(journey: Journey):
             save_answers(journey, "child.sharing")
         return redirect(next_screen(journey, "child.sharing", item, screens))
     return show_page("child/sharing.html", journey, form, "child.sharing", item=item, shown=shown,
-                 ask_service=service is not None, ask_advocate=advocate is not None,
-                 again=changed or request.args.get("again"))
+                     ask_service=service is not None, ask_advocate=advocate is not None,
+                     again=changed or request.args.get("again"))
 
 
 def _sharing_form(service: AdvocacyService | None, advocate: User | None, data: dict,

@@ -33,7 +33,7 @@ def welcome(journey: Journey):
         return redirect(url_for(resume_page(journey.answers)))
     sent = _sent_before(journey.invite)
     return show_page("child/welcome.html", journey, form, "child.welcome", sent=sent,
-                 replies=replies.for_invite(db, journey.invite.id) if sent else {})
+                     replies=replies.for_invite(db, journey.invite.id) if sent else {})
 
 
 def _sent_before(invite: Invite) -> list[SimpleNamespace]:
