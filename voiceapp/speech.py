@@ -9,13 +9,18 @@ recordings, and a recording is fetched only when the button is pressed.
 
 ``flask record-speech`` makes them with Debian's espeak-ng and opus-tools, so anyone can
 make them again from the catalogues; better recordings can replace the files under the
-same names. Sentences with a name or a number set into them (``%(name)s``) are not
-recorded: the browser's voice reads those where it can.
+same names. A sentence with a small number set into it (a score out of 10, how many
+pictures were kept) is recorded for each number a child can meet (:data:`WITH_NUMBERS`);
+one with a name, a date or a place set into it cannot be recorded ahead: the few that tell a
+child about their meeting are spoken on the server the first time they are asked for, and
+kept (:func:`spoken`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +29,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_file
 from babel.support import Translations
 
+log = logging.getLogger("voiceapp")
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "static" / "speech"
 LANGUAGES = ("en", "cy", "ar")
@@ -38,6 +44,16 @@ CHILD_SOURCES = (
     ROOT / "voiceapp" / "child" / "forms.py",
     ROOT / "voiceapp" / "child" / "story.py",
 )
+
+
+# Sentences with a small number set into them, recorded for each number a child can meet:
+# the message (or singular and plural), the name set into it, and the numbers.
+WITH_NUMBERS = {
+    "You picked %(n)s out of 10.": ("n", range(11)),
+    "You picked %(n)s out of 10. You can skip this.": ("n", range(11)),
+    ("You kept %(num)s picture.", "You kept %(num)s pictures."): ("num", range(1, 11)),
+    ("You kept %(num)s voice note.", "You kept %(num)s voice notes."): ("num", range(1, 11)),
+}
 
 
 def words(text: str) -> str:
@@ -68,8 +84,15 @@ def spoken_messages() -> list[str]:
 
 def spoken_sentences(lang: str) -> list[str]:
     """The words heard in ``lang``: each spoken message, as its catalogue translates it."""
-    translations = Translations.load(ROOT / "translations", [lang]) if lang != "en" else None
-    return [words(translations.ugettext(m) if translations else m) for m in spoken_messages()]
+    translations = Translations.load(ROOT / "translations", [lang]) if lang != "en" \
+        else Translations()  # English: the messages as they are
+    said = [words(translations.ugettext(m)) for m in spoken_messages()]
+    for message, (name, numbers) in WITH_NUMBERS.items():
+        for number in numbers:
+            text = translations.ugettext(message) if isinstance(message, str) \
+                else translations.ungettext(*message, number)
+            said.append(words(text % {name: number}))
+    return said
 
 
 def record(lang: str, text: str, target: Path) -> None:
@@ -77,16 +100,43 @@ def record(lang: str, text: str, target: Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "said.wav"
         subprocess.run(["espeak-ng", "-v", ESPEAK_VOICES[lang], "-s", "140", "-w", str(wav),
-                        text], check=True, capture_output=True)
+                        "--", text], check=True, capture_output=True, timeout=30)
         subprocess.run(["opusenc", "--quiet", "--bitrate", "16", "--downmix-mono",
                         "--comp", "10", "--discard-comments", str(wav), str(target)],
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, timeout=30)
+
+
+def can_speak() -> bool:
+    return bool(shutil.which("espeak-ng") and shutil.which("opusenc"))
+
+
+def spoken(lang: str, text: str, folder: Path) -> Path | None:
+    """``text`` (a sentence voiceapp wrote, never a child's words) spoken in ``lang``: made
+    once, as :func:`record` makes the recordings that ship, and kept in ``folder``. None
+    where espeak-ng or opus-tools is not installed, or the voice fails."""
+    if lang not in LANGUAGES:
+        return None
+    target = folder / lang / f"{recording_name(lang, text)}.opus"
+    if target.exists():
+        return target
+    if not can_speak():
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.stem}.{secrets.token_hex(4)}.part")
+    try:
+        record(lang, words(text), partial)
+        partial.replace(target)  # whole, or not at all: another request may be making it too
+    except (OSError, subprocess.SubprocessError):
+        partial.unlink(missing_ok=True)
+        log.error("speech: a sentence could not be spoken in %s", lang)
+        return None
+    return target
 
 
 def record_all(only_missing: bool = True) -> tuple[int, int]:
     """Record every spoken sentence in every language; remove recordings no longer used.
     Returns (made, removed)."""
-    if not (shutil.which("espeak-ng") and shutil.which("opusenc")):
+    if not can_speak():
         raise RuntimeError("record-speech needs espeak-ng and opus-tools (apt install "
                            "espeak-ng opus-tools)")
     made = removed = 0

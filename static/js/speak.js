@@ -6,7 +6,8 @@
      buttons, the quick exit), never what is hidden or only decoration, in the page's
      language. The browser's voice where it has one for the language; otherwise recordings
      that ship with the app (static/speech/<lang>/<hash>.opus, named by the SHA-256 of the
-     words as voiceapp/speech.py names them), fetched only when pressed. A child's own
+     words as voiceapp/speech.py names them), fetched only when pressed, or, for a sentence
+     about the meeting, its spoken form from the server ([data-said]). A child's own
      answers ([data-own-words]) are read only by a voice on the device. Stop stops. */
   var speak = doc.querySelector("[data-speak]");
   if (speak) {
@@ -31,6 +32,7 @@
       var seen = {};
       return found.map(function (el) {
         return { text: wordsOf(el), own: !!el.closest("[data-own-words]"),
+                 said: el.getAttribute("data-said"),
                  lang: (el.closest("[lang]") || doc.documentElement).lang.split("-")[0] };
       }).filter(function (part) {
         if (!part.text || seen[part.text]) { return false; }
@@ -79,10 +81,17 @@
         reading.stop = function () { window.speechSynthesis.cancel(); };
         return;
       }
-      if (part.own || part.lang !== lang || !(window.crypto && window.crypto.subtle)) { return next(false); }
-      hash(part.text).then(function (name) {
+      if (part.own || part.lang !== lang) { return next(false); }
+      /* A sentence with the meeting's date, place or chair is spoken by the server
+         ([data-said]); every other one was recorded ahead, named by its words. */
+      var named = window.crypto && window.crypto.subtle;
+      var where = part.said ? Promise.resolve(part.said) : named ? hash(part.text).then(function (name) {
+        return speak.getAttribute("data-speech") + "/" + lang + "/" + name + ".opus";
+      }) : null;
+      if (!where) { return next(false); }
+      where.then(function (src) {
         if (!reading) { return; }
-        var audio = new window.Audio(speak.getAttribute("data-speech") + "/" + lang + "/" + name + ".opus");
+        var audio = new window.Audio(src);
         audio.setAttribute("data-spoken", part.text);
         doc.body.appendChild(audio);
         var done = function (ok) { audio.pause(); audio.remove(); next(ok); };

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from pathlib import Path
 
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+
+from .. import speech
 from ..db import writing
 from .forms import MeetingForm
 from .journey import Journey
@@ -34,8 +38,19 @@ def story(journey: Journey):
     return render_template(
         "child/story.html", journey=journey, scenes=STORY[item:item + 1],
         next_scene=next_scene, back_to=back_to,
-        chair_name=journey.conference.chair.name if journey.meeting_known else "", pictures=True,
-        back=url_for("child.story", item=item - 1, back=back_to) if item else
+        pictures=True, back=url_for("child.story", item=item - 1, back=back_to) if item else
         url_for(f"child.{back_to}"))
 
 
+@bp.get("/meeting/said/<what>")
+@child_journey
+def said(journey: Journey, what: str):
+    """One sentence about the child's meeting (when, where, who chairs it), spoken, for a
+    phone without a voice in the page's language: the recordings that ship cannot hold a
+    date or a name. Only sentences voiceapp writes, never words a child typed."""
+    sentence = journey.said.get(what)
+    made = speech.spoken(get_locale().language, sentence.striptags(), Path(
+        current_app.instance_path) / "speech") if sentence is not None else None
+    if made is None:
+        abort(404)
+    return send_file(made, mimetype="audio/ogg")

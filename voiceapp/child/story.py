@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from flask_babel import format_date, format_time, gettext
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from ..i18n import isolate
 
 
 class Scene(NamedTuple):
@@ -46,3 +50,26 @@ STORY = (
         _l("It may make a plan to help you and your family."),
         _l("It cannot take you away from your mum, dad or carers."))),
 )
+
+
+def meeting_sentences(conference, chair_name: str) -> dict[str, Markup]:
+    """The sentences that tell a child when and where their meeting is, and who chairs it,
+    in the page's language: for the pages, and spoken for phones without a voice in it
+    (:func:`voiceapp.speech.spoken`). Only for a conference whose seal holds
+    (:attr:`Journey.meeting_known`)."""
+    when = {"date": format_date(conference.starts_at, "full"),
+            "time": format_time(conference.starts_at, "short")}
+    said = {  # each translated as it is, then the values set in (names isolated, escaped)
+        "welcome-date": (gettext("Your meeting is on %(date)s at %(time)s. It is about you "
+                                 "and your family."), when),
+        "story-date": (gettext("It is on %(date)s at %(time)s."), when),
+        "sent-date": (gettext("The chair will read what you sent before the meeting on "
+                              "%(date)s."), when),
+    }
+    if conference.place:
+        said["story-place"] = (gettext("It will be at %(place)s."),
+                               {"place": isolate(conference.place)})
+    if chair_name:
+        said["story-chair"] = (gettext("Your chair is called %(name)s."),
+                               {"name": isolate(chair_name)})
+    return {key: Markup(escape(words)) % values for key, (words, values) in said.items()}
