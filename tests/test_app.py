@@ -133,6 +133,9 @@ def test_a_static_file_is_compressed_once_at_brotlis_best_and_then_served_from_m
     assert len(first.data) <= len(brotli.compress(plain, quality=11))
     assert client.get("/static/css/none.css", headers={"Accept-Encoding": "br"}
                       ).status_code == 404 and calls == ["br"]
+    for made_up in ("/static/css/x/../app.css", "/static//css/./app.css"):
+        response = client.get(made_up, headers={"Accept-Encoding": "br"})
+        assert response.status_code in (200, 308, 404) and calls == ["br"], made_up
 
 
 def test_scripts_and_styles_carry_only_the_headers_that_apply_to_them(client):

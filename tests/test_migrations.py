@@ -35,10 +35,10 @@ def test_migrations_go_down_and_up_again(tmp_path):
     assert _differences(url) == []
 
 
-def test_conferences_are_sealed_again_over_their_date_and_place_unless_already_altered(
+def test_conferences_and_people_are_sealed_again_over_what_a_child_is_told_unless_altered(
         tmp_path):
-    """0006 seals a conference's date and place with its chair; a conference whose seal had
-    already failed is not vouched for now."""
+    """0006 seals a conference's date and place with its chair, and a person's name; a row
+    whose seal had already failed is not vouched for now."""
     from datetime import UTC, datetime
 
     import sqlalchemy as sa
@@ -68,8 +68,9 @@ def test_conferences_are_sealed_again_over_their_date_and_place_unless_already_a
         connection.execute(sa.text(
             "INSERT INTO app_user (id, organisation_id, email, name, role, created_at, seal, "
             "daily_summary) VALUES (7, 1, 'a@example.org', 'A', 'chair', "
-            "'2026-01-01 00:00:00', '', 0), (8, 1, 'b@example.org', 'B', 'chair', "
-            "'2026-01-01 00:00:00', '', 0)"))
+            "'2026-01-01 00:00:00', :seal, 0), (8, 1, 'b@example.org', 'B', 'chair', "
+            "'2026-01-01 00:00:00', '', 0)"), {"seal": integrity.seal_over(
+                "app_user", [7, 1, "a@example.org", "chair", None, None], key=key)})
         connection.execute(sa.insert(conference), [
             dict(id=1, organisation_id=1, reference="A", starts_at=when, kind="initial",
                  chair_id=7, created_at=when, seal=good),
@@ -79,6 +80,11 @@ def test_conferences_are_sealed_again_over_their_date_and_place_unless_already_a
     with engine.connect() as connection:
         seals = dict(connection.execute(sa.text("SELECT id, seal FROM conference")).all())
     assert seals[1] == integrity.seal_over("conference", [1, 1, 7, when, ""], key=key)
+    with engine.connect() as connection:
+        people = dict(connection.execute(sa.text("SELECT id, seal FROM app_user")).all())
+    assert people[7] == integrity.seal_over(
+        "app_user", [7, 1, "a@example.org", "A", "chair", None, None], key=key)
+    assert people[8] == ""  # never sealed: not vouched for now
     assert seals[2] == good  # still fails: over the new fields, and over the old ones
     command.downgrade(config, "0005")
     with engine.connect() as connection:

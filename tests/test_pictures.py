@@ -246,6 +246,12 @@ def test_the_story_says_where_the_meeting_is_and_the_coordinator_sets_it(app, co
     child.opens("/meeting/story")
     assert "It will be at Family Centre, Oak Road." in child.sees
     assert "\u202e" not in child.page.get_data(as_text=True)
+    for hidden in ("Oak\u200bRoad", "Oak\u2028Road", "Oak\x85Road", "O" + "\u0301" * 4):
+        page = coordinator.fills_in("/admin/conferences/1/edit", {
+            "reference": "CP-DEMO-0001", "date": "2030-02-20", "time": "11:00",
+            "kind": "initial", "chair": 1, "place": hidden})
+        assert page.status_code == 400, repr(hidden)
+        assert "Use letters, numbers, spaces and punctuation" in coordinator.sees
 
 
 def test_a_date_or_place_changed_in_the_database_is_not_told_to_the_child(app, child):
@@ -263,3 +269,105 @@ def test_a_date_or_place_changed_in_the_database_is_not_told_to_the_child(app, c
     assert "Your meeting is on" not in child.sees
     child.opens("/meeting/story?item=2")
     assert "Your chair is called" not in child.sees
+
+
+def _can_speak_or_skip():
+    import os
+
+    import pytest
+
+    from voiceapp import speech
+    if not speech.can_speak():
+        reason = "espeak-ng and opus-tools are not installed (apt install espeak-ng opus-tools)"
+        if os.environ.get("VOICEAPP_REQUIRE_DEPLOY") == "1":
+            pytest.fail(f"{reason}; VOICEAPP_REQUIRE_DEPLOY=1 requires them")
+        pytest.skip(reason)
+
+
+def test_the_meetings_date_place_and_chair_are_spoken_once_on_the_server_in_welsh(
+        app, child, monkeypatch):
+    """No recording that ships can hold a date or a name: the story's sentences about the
+    meeting are spoken on the server the first time they are asked for, then kept."""
+    import re
+    import subprocess
+    _can_speak_or_skip()
+    child.opens("/?lang=cy")
+    child.opens_invite()
+    child.opens("/meeting/story")
+    body = child.page.get_data(as_text=True)
+    said = dict(re.findall(r'<p data-said="(/meeting/said/([a-z-]+))">', body))
+    assert set(said.values()) == {"story-date", "story-place"}
+    assert "Bydd yn <bdi>Town Hall, Room 2</bdi>." in body
+    first = child.client.get("/meeting/said/story-place")
+    assert first.status_code == 200 and first.mimetype == "audio/ogg"
+    assert first.data.startswith(b"OggS") and b"OpusHead" in first.data[:100]
+    assert first.headers["Cache-Control"] == "no-store"
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("spoken again")))
+    assert child.client.get("/meeting/said/story-place").data == first.data  # kept
+    child.opens("/meeting/story?item=2")
+    assert 'data-said="/meeting/said/story-chair"' in child.page.get_data(as_text=True)
+
+
+def test_only_the_meetings_own_sentences_are_spoken_and_only_for_its_child(app, child, client):
+    _can_speak_or_skip()
+    assert client.get("/meeting/said/story-date").status_code == 302  # no child: the start
+    child.opens_invite()
+    for what in ("story-nothing", "..%2f..%2fsecret_key", "story-date.opus"):
+        assert child.client.get(f"/meeting/said/{what}").status_code == 404
+    from sqlalchemy import update
+
+    from voiceapp.models import Conference
+
+    from .evidence import change_as_attacker
+    change_as_attacker(app, update(Conference).values(place="Behind the shops"))
+    assert child.client.get("/meeting/said/story-place").status_code == 404
+    assert child.client.get("/meeting/said/story-date").status_code == 404
+
+
+def test_after_i_dont_want_to_say_the_follow_ups_are_neither_shown_nor_sent(app, child, chair):
+    """A child who gives a number, explains it, then says they do not want to say: nothing
+    about a number is shown or sent, and their words wait in the draft in case they pick a
+    number again."""
+    why = "kestrel-why-withdrawn-4410"
+    child.opens_invite()
+    child.starts()
+    child.answers("/safe", score="5")
+    child.adds_file("/safe/why", "photo", _png((42, 157, 63)), "d.png", "image/png",
+                    safety_why=why)
+    child.answers("/safe?change=1", score="declined")
+    child.opens("/check")
+    assert why not in child.sees and "Photo of a drawing" not in child.sees
+    child.answers("/safe?change=1", score="6")  # a number again: what they said is back
+    child.opens("/check")
+    assert why in child.sees and "Photo of a drawing" in child.sees
+    child.answers("/safe?change=1", score="declined")
+    child.tells(worries="something to send")
+    child.sends()
+    chair.signs_in_and_unlocks()
+    chair.opens_submission(_sent_submission_id(app))
+    assert "I don't want to say" in chair.sees
+    assert why not in chair.sees and "Photo of a drawing" not in chair.sees
+    with app.app_context():
+        from voiceapp.db import db
+        from voiceapp.models import Attachment
+        assert db.scalar(select(Attachment.id)) is None  # the drawing was not kept
+
+
+def test_a_chairs_name_changed_in_the_database_is_not_told_and_is_reported(app, child,
+                                                                         coordinator):
+    from sqlalchemy import update
+
+    from voiceapp.models import Conference, User
+
+    from .evidence import audit_actions, change_as_attacker
+    child.opens_invite()
+    change_as_attacker(app, update(User).where(User.email == "chair@example.org")
+                       .values(name="Your Dad (call him now)"))
+    child.opens("/meeting/story?item=2")
+    assert "Your Dad" not in child.sees and "Your chair is called" not in child.sees
+    assert "integrity.altered" in audit_actions(app)
+    change_as_attacker(app, update(Conference).values(place="Somewhere else"))
+    coordinator.signs_in()
+    coordinator.opens("/admin/conferences/1")
+    assert "This conference was changed outside voiceapp" in coordinator.sees

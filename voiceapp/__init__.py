@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
@@ -67,7 +68,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
         # slow connection gets about a sixth less to fetch), then served from memory.
         COMPRESS_BR_LEVEL=11,
         COMPRESS_CACHE_BACKEND=CompressedFiles,
-        COMPRESS_CACHE_KEY=lambda request: request.path,  # not the query: one entry a file
+        COMPRESS_CACHE_KEY=_one_key_a_file,
     )
     app.extensions["voiceapp.settings"] = settings
     app.request_class = UploadRequest
@@ -159,6 +160,12 @@ class CompressedFiles:
 
     def set(self, key: str, value: bytes) -> None:
         self.files[key] = value
+
+
+def _one_key_a_file(request) -> str:
+    """The cache key of a static file: its path as the file is found (without the query,
+    and with dot segments resolved), so no address someone makes up adds an entry."""
+    return posixpath.normpath(request.path)
 
 
 def _whole_static_file(response: Response) -> Response:

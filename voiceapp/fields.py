@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -11,7 +12,7 @@ from flask_wtf.file import FileField
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import RadioField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, Optional
+from wtforms.validators import AnyOf, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 NOT_A_CHOICE = _l("Choose one of the answers, or leave them all empty.")
@@ -40,6 +41,25 @@ def choices_of(options: list[tuple]) -> list[SelectChoice]:
 
 
 _DIRECTION_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+class Printable:
+    """Words staff type that a child is shown (a name, a place): letters, numbers, spaces
+    and punctuation only. No control, invisible or format characters, no line breaks, and no
+    pile of accents on one letter."""
+
+    REFUSED = {"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"}
+
+    def __init__(self, message) -> None:
+        self.message = message
+
+    def __call__(self, _form, field) -> None:
+        marks = 0
+        for character in field.data or "":
+            category = unicodedata.category(character)
+            marks = marks + 1 if category.startswith("M") else 0
+            if category in self.REFUSED or marks > 3:
+                raise ValidationError(str(self.message))
 
 
 def plain_words(value):

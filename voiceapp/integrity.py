@@ -4,9 +4,9 @@ by a key that is not in the database.
 Threat: someone who can write to the database but does not hold the instance secret (an
 edited backup that gets restored, a database administrator, an SQL injection elsewhere).
 Unsealed, they could insert a key and become a reader of the next submissions, move a
-conference to another chair, tell a child another date or place for their meeting, point an
-invite at another conference, make a submission look as if it came from another child, or
-clear its low-safety flag.
+conference to another chair, tell a child another date, place or name for their meeting or
+their helper, point an invite at another conference, make a submission look as if it came
+from another child, or clear its low-safety flag.
 
 Each such row carries ``seal``: an HMAC-SHA256, keyed from the instance secret, over the
 fields that matter (:data:`FIELDS`). Seals are set as rows are written through the ORM
@@ -14,8 +14,10 @@ fields that matter (:data:`FIELDS`). Seals are set as rows are written through t
 used or shown as if it were true: the caller refuses it, and :func:`report_altered` writes
 it to the audit log, where coordinators see a warning.
 
-What a seal cannot stop: someone who also has the instance secret (the server itself), and
-deleting a row outright (the chair then sees less, never something false).
+What a seal cannot stop: someone who also has the instance secret (the server itself),
+deleting a row outright (the chair then sees less, never something false), and putting back
+a row exactly as it was earlier, seal and all (a meeting's earlier date or place, say): a seal
+vouches that voiceapp wrote a row, not that it is the newest version.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ log = logging.getLogger("voiceapp")
 FIELDS: dict[type, tuple[str, ...]] = {
     RecipientKey: ("id", "organisation_id", "user_id", "public_key", "created_at",
                    "retired_at"),
-    User: ("id", "organisation_id", "email", "role", "advocacy_service_id", "disabled_at"),
+    User: ("id", "organisation_id", "email", "name", "role", "advocacy_service_id",
+           "disabled_at"),
     Conference: ("id", "organisation_id", "chair_id", "starts_at", "place"),
     Invite: ("id", "conference_id", "code_lookup", "assigned_advocate_id", "revoked_at"),
     Submission: ("id", "conference_id", "invite_id", "author", "author_user_id", "language",

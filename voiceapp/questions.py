@@ -157,6 +157,15 @@ def says_what_they_think(answers: dict) -> bool:
         or any(answers.get(key) for key in SCALE_FOLLOW_UPS)
 
 
+def as_sent(answers: dict) -> dict:
+    """The answers as they are shown back and sent: the scale's follow-ups (words and files)
+    only beside a number. After "I don't want to say" they answer nothing, so they stay only
+    in the draft, in case the child picks a number again."""
+    if isinstance(answers.get("safety"), int):
+        return answers
+    return {**answers, **{key: "" for key in SCALE_FOLLOW_UPS}, "scale": {"attachments": []}}
+
+
 def files_in(answers: dict) -> list[dict]:
     """Every voice note, drawing and photo in the answers (what is stored of each)."""
     return [meta for holder in FILE_HOLDERS
@@ -265,7 +274,7 @@ def summary_rows(answers: dict, services: dict[int, ServiceWords], about_child: 
         for key, question in SCALE_FOLLOW_UPS.items():
             words = answers.get(key) or ""
             files = said if key == "safety_why" else []
-            if words or files or isinstance(score, int):
+            if isinstance(score, int):
                 rows.append(Row(key, str(question), words or ("" if files else not_answered),
                                 attachments=files, lang=text_lang if words else ""))
     if not about_child:

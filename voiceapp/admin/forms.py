@@ -14,7 +14,7 @@ from wtforms.validators import (
     URL, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp,
 )
 
-from ..fields import Form, MultiCheckboxField, plain_words
+from ..fields import Form, MultiCheckboxField, Printable, plain_words
 from ..i18n import language_name
 from ..models import ConferenceKind, Role
 from ..questions import CONFERENCE_KINDS
@@ -44,7 +44,7 @@ class ConferenceForm(Form):
         DataRequired(message=_l("Choose the chair"))])
     place = StringField(_l("Where it is (optional)"), filters=[plain_words], validators=[
         Length(max=120, message=_l("Use 120 characters or fewer")),
-        Regexp(NO_CONTROL, message=_l("Use letters, numbers, spaces and dashes"))])
+        Printable(message=_l("Use letters, numbers, spaces and punctuation"))])
 
 
 class InviteForm(Form):
@@ -61,7 +61,7 @@ class AssignAdvocateForm(Form):
 class StaffForm(Form):
     name = StringField(_l("Full name"), validators=[
         DataRequired(message=_l("Enter their name")), Length(max=120),
-        Regexp(NO_CONTROL, message=_l("Use letters, numbers and spaces"))])
+        Printable(message=_l("Use letters, numbers, spaces and punctuation"))])
     email = email_field(_l("Work email address"))
     role = RadioField(_l("Role"), choices=[
         SelectChoice(Role.CHAIR, _l("Conference chair")),

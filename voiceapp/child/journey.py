@@ -25,9 +25,10 @@ from .. import attachments, crypto, integrity
 from ..changes import merge, snapshot
 from ..config import settings
 from ..db import db, utcnow
-from ..models import Conference, Draft, Invite, Organisation, WebSession
+from ..models import Attachment, Conference, Draft, Invite, Organisation, WebSession
 from ..questions import empty_answers, files_in
 from ..submissions import padded
+from .story import meeting_sentences
 
 QUESTIONS = ("child.how", "child.going_well", "child.worries", "child.hopes", "child.safety",
              "child.helper", "child.meeting", "child.sharing")
@@ -132,6 +133,13 @@ class Journey:
         return integrity.holds(self.conference) and chair is not None \
             and integrity.holds(chair)
 
+    @functools.cached_property
+    def said(self) -> dict:
+        """What the child is told of their meeting (:func:`.story.meeting_sentences`)."""
+        if not self.meeting_known:
+            return {}
+        return meeting_sentences(self.conference, self.conference.chair.name)
+
     @property
     def started(self) -> bool:
         return self.draft is not None and self.readable
@@ -209,7 +217,9 @@ class Journey:
     def keep_choices_after_sending(self, draft: Draft, answers: dict,
                                    submission_id: uuid.UUID) -> None:
         """The sent answers leave the draft; the child's choices stay for adding more, and
-        what was sent from here is remembered (for the "sent" page)."""
+        what was sent from here is remembered (for the "sent" page). A file that was not
+        sent with them (the scale's, after "I don't want to say") goes too."""
+        db.execute(delete(Attachment).where(Attachment.draft_id == draft.id))
         kept = {**empty_answers(), **{key: answers.get(key) for key in KEPT_AFTER_SENDING},
                 SENT_FROM_HERE: [*answers.get(SENT_FROM_HERE, []), str(submission_id)]}
         now = utcnow()

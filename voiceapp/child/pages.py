@@ -64,7 +64,8 @@ def child_journey(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         invite = db.get(Invite, session["invite_id"], options=[
-            joinedload(Invite.conference).joinedload(Conference.organisation)]) \
+            joinedload(Invite.conference).joinedload(Conference.organisation),
+            joinedload(Invite.conference).joinedload(Conference.chair)]) \
             if session.get("invite_id") else None
         if invite is None:
             return redirect(url_for("child.start", again=1))
@@ -73,7 +74,14 @@ def child_journey(view: Callable) -> Callable:
         state = state_of(invite)
         if state is not InviteState.OPEN:
             return render_template("child/closed.html", state=state), 410
-        return view(Journey(invite), *args, **kwargs)
+        journey = Journey(invite)
+        if not journey.meeting_known:  # the child is told nothing of it; the coordinators are
+            altered = [row for row in (invite.conference, invite.conference.chair)
+                       if row is not None and not integrity.holds(row)]
+            with writing():
+                for row in altered:
+                    integrity.report_altered(db, row)
+        return view(journey, *args, **kwargs)
 
     return wrapped
 

@@ -17,7 +17,7 @@ from ..i18n import isolate, service_words
 from ..invites import InviteState
 from ..keyring import NoReader
 from ..models import AdvocacyService, Draft, ServiceWords, Submission, User
-from ..questions import files_in, stored_service_words, summary_rows
+from ..questions import as_sent, files_in, stored_service_words, summary_rows
 from ..submissions import seal_submission, sent_detail
 from . import consent
 from .forms import SendForm
@@ -110,6 +110,7 @@ def send(journey: Journey):
 
 def _seal_and_record(journey: Journey, token: str, draft: Draft, answers: dict) -> None:
     language = str(get_locale())
+    answers = as_sent(answers)
     kept = [uuid.UUID(meta["id"]) for meta in files_in(answers)]
     sent = seal_submission(
         db, conference=journey.conference, invite=journey.invite,
