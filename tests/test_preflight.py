@@ -84,10 +84,20 @@ def test_a_safe_server_passes_and_says_what_only_a_person_can_confirm(live):
     *lines, last = result.output.splitlines()
     levels = {line.split()[1]: line.split()[0] for line in lines}
     assert list(levels) == [check.__name__ for check in preflight.CHECKS]
+    from voiceapp.speech import can_speak
     assert {name for name, level in levels.items() if level != "ok"} == {
-        "rate_limits", "backups"}
+        "rate_limits", "backups", *(() if can_speak() else ("speech",))}
     assert {level for level in levels.values()} == {"ok", "note"}
     assert last == "Nothing unsafe found. Act on the notes too."
+
+
+def test_without_a_voice_on_the_server_the_check_says_what_a_child_will_not_hear(
+        live, monkeypatch):
+    import shutil
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    found = finding(live, preflight.speech)
+    assert found.level == "note" and "apt install espeak-ng opus-tools" in found.message
+    assert "date, place or chair of their meeting" in found.message
 
 
 def test_check_fails_and_names_every_unsafe_setting(apps, sqlite_url, monkeypatch):

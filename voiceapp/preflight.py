@@ -227,6 +227,16 @@ def mail(app: Flask) -> Finding:
                   "safe, and coordinators see sign-in links")
 
 
+def speech(app: Flask) -> Finding:
+    from .speech import can_speak
+    if can_speak():
+        return ok("the sentences about a child's meeting (its date, place and chair) can be "
+                  "spoken on phones without a voice in the page's language")
+    return note("espeak-ng and opus-tools are not installed (apt install espeak-ng "
+                "opus-tools): on a phone without a Welsh or Arabic voice, a child does not "
+                "hear the date, place or chair of their meeting")
+
+
 def backups(app: Flask) -> Finding:
     return note("this cannot be checked from here: back up the database every day to "
                 "another machine, keep the secret with the recovery key, and practise a "
@@ -237,7 +247,7 @@ Check = Callable[[Flask], Finding]
 
 CHECKS: list[Check] = [
     environment, debug, secret, cookies, public_url, key_wrapping, schema, database_access,
-    rate_limits, proxies, recovery_key, mail, backups,
+    rate_limits, proxies, recovery_key, mail, speech, backups,
 ]
 
 
