@@ -272,3 +272,18 @@ def test_two_tabs_loading_their_first_pages_at_once_can_both_save(app, child):
         lambda: one.client.post("/worries", data={"csrf_token": tokens[0], "text": "w"}),
         lambda: two.client.post("/hopes", data={"csrf_token": tokens[1], "text": "h"}))
     assert [r.status_code for r in saved] == [302, 302]
+
+
+def test_two_people_sending_with_one_code_each_see_their_own_sent_page(app, child):
+    """Two phones with the same code (a child and a worker beside them, say) both send: each
+    sees "sent", not the start, though the other's sending came after theirs."""
+    first, second = child, Child(app.test_client(), child.code)
+    for person, words in ((first, "sent from the first phone"), (second, "and the second")):
+        person.opens_invite()
+        person.tells(worries=words)
+    first.opens("/check")
+    first_send = first.posts("/send", {"token": first.send_token()}, follow=False)
+    assert second.sends().request.path == "/sent"
+    assert first.client.get(first_send.location).status_code == 200  # still its own page
+    assert "Thank you. You have sent your views." in visible_text(
+        first.client.get("/sent"))

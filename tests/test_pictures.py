@@ -371,3 +371,10 @@ def test_a_chairs_name_changed_in_the_database_is_not_told_and_is_reported(app, 
     coordinator.signs_in()
     coordinator.opens("/admin/conferences/1")
     assert "This conference was changed outside voiceapp" in coordinator.sees
+
+
+def test_the_recorded_progress_lines_are_the_ones_a_child_meets():
+    from voiceapp import speech
+    from voiceapp.child.journey import questions_asked
+    totals = {values["total"] for values in speech.WITH_NUMBERS["Question %(n)s of %(total)s"]}
+    assert totals == {len(questions_asked(False)), len(questions_asked(True))}

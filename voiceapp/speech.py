@@ -47,13 +47,30 @@ CHILD_SOURCES = (
 
 
 # Sentences with a small number set into them, recorded for each number a child can meet:
-# the message (or singular and plural), the name set into it, and the numbers.
+# the message (or its singular and plural) and the values set into it.
+_ONE_TO_TEN = range(1, 11)
 WITH_NUMBERS = {
-    "You picked %(n)s out of 10.": ("n", range(11)),
-    "You picked %(n)s out of 10. You can skip this.": ("n", range(11)),
-    ("You kept %(num)s picture.", "You kept %(num)s pictures."): ("num", range(1, 11)),
-    ("You kept %(num)s voice note.", "You kept %(num)s voice notes."): ("num", range(1, 11)),
+    "You picked %(n)s out of 10.": [{"n": n} for n in range(11)],
+    "You picked %(n)s out of 10. You can skip this.": [{"n": n} for n in range(11)],
+    ("You kept %(num)s picture.", "You kept %(num)s pictures."): [
+        {"num": n} for n in _ONE_TO_TEN],
+    ("You kept %(num)s voice note.", "You kept %(num)s voice notes."): [
+        {"num": n} for n in _ONE_TO_TEN],
+    # The progress line: 8 questions, or 4 when adding something after sending.
+    "Question %(n)s of %(total)s": [{"n": n, "total": total} for total in (8, 4)
+                                    for n in range(1, total + 1)],
+    # The longest voice note, in minutes (VOICEAPP_MAX_AUDIO_SECONDS, 3 unless changed).
+    "Press Record and talk. You can listen before you keep it. A voice note can be up to "
+    "%(minutes)s minutes long.": [{"minutes": n} for n in _ONE_TO_TEN],
+    "Use your phone's recorder. Up to %(minutes)s minutes.": [
+        {"minutes": n} for n in _ONE_TO_TEN],
 }
+
+
+def _scale(translations) -> list[str]:
+    """The 0 to 10 scale's answers: each number, and each end's number with its words."""
+    return [f"0 {translations.ugettext('not safe at all')}", *map(str, range(1, 10)),
+            f"10 {translations.ugettext('safe and good')}"]
 
 
 def words(text: str) -> str:
@@ -87,12 +104,12 @@ def spoken_sentences(lang: str) -> list[str]:
     translations = Translations.load(ROOT / "translations", [lang]) if lang != "en" \
         else Translations()  # English: the messages as they are
     said = [words(translations.ugettext(m)) for m in spoken_messages()]
-    for message, (name, numbers) in WITH_NUMBERS.items():
-        for number in numbers:
+    for message, each in WITH_NUMBERS.items():
+        for values in each:
             text = translations.ugettext(message) if isinstance(message, str) \
-                else translations.ungettext(*message, number)
-            said.append(words(text % {name: number}))
-    return said
+                else translations.ungettext(*message, values["num"])
+            said.append(words(text % values))
+    return said + _scale(translations)
 
 
 def record(lang: str, text: str, target: Path) -> None:

@@ -20,21 +20,28 @@
       speak.querySelector("[data-listen]").hidden = on;
       speak.querySelector("[data-stop]").hidden = !on;
     };
-    var wordsOf = function (el) {
+    /* The words of an element; an answer's note (<small>) is read on its own, after it. */
+    var wordsOf = function (el, drop) {
       var copy = el.cloneNode(true);
-      Array.prototype.forEach.call(copy.querySelectorAll("[aria-hidden=true], .visually-hidden, svg, .emoji"), function (x) { x.remove(); });
+      Array.prototype.forEach.call(copy.querySelectorAll(drop), function (x) { x.remove(); });
       return copy.textContent.replace(/\s+/g, " ").trim();
     };
+    var UNSAID = "[aria-hidden=true], .visually-hidden, svg, .emoji";
     var parts = function () {
       var found = Array.prototype.filter.call(doc.querySelectorAll(SAID), function (el) {
         return !el.closest(SKIP) && el.getClientRects().length && !el.querySelector(SAID);
       });
-      var seen = {};
-      return found.map(function (el) {
-        return { text: wordsOf(el), own: !!el.closest("[data-own-words]"),
-                 said: el.getAttribute("data-said"),
-                 lang: (el.closest("[lang]") || doc.documentElement).lang.split("-")[0] };
-      }).filter(function (part) {
+      var seen = {}, all = [];
+      found.forEach(function (el) {
+        var part = { own: !!el.closest("[data-own-words]"), said: el.getAttribute("data-said"),
+                     lang: (el.closest("[lang]") || doc.documentElement).lang.split("-")[0] };
+        [wordsOf(el, UNSAID + ", small")].concat(Array.prototype.map.call(
+          el.querySelectorAll("small"), function (note) { return wordsOf(note, UNSAID); }))
+          .forEach(function (text, n) {
+            all.push({ text: text, own: part.own, said: n ? null : part.said, lang: part.lang });
+          });
+      });
+      return all.filter(function (part) {
         if (!part.text || seen[part.text]) { return false; }
         seen[part.text] = true;
         return true;
@@ -69,7 +76,12 @@
         return finish(said ? "" : speak.getAttribute(queue.some(function (q) { return q.own; }) ? "data-cannot-own" : "data-cannot"));
       }
       var part = queue[index];
-      var next = function (ok) { play(queue, index + 1, said || ok); };
+      var gone = false;  /* each part goes on to the next once, whatever the browser says */
+      var next = function (ok) {
+        if (gone) { return; }
+        gone = true;
+        play(queue, index + 1, said || ok);
+      };
       var voice = voiceFor(part.lang, part.own || doc.body.hasAttribute("data-on-device-voice"));
       if (voice) {
         var utterance = new window.SpeechSynthesisUtterance(part.text);

@@ -142,9 +142,11 @@ def _already_sent(invite_id: int, token: str) -> bool:
 @child_journey
 def sent(journey: Journey):
     """Only for the browser that sent: someone else holding the code learns nothing here."""
-    latest = db.scalar(select(Submission).where(Submission.invite_id == journey.invite.id)
-                       .order_by(Submission.created_at.desc()).limit(1))
-    if latest is None or str(latest.id) not in journey.answers.get(SENT_FROM_HERE, []):
+    from_here = [uuid.UUID(sent_id) for sent_id in journey.answers.get(SENT_FROM_HERE, [])]
+    latest = db.scalar(select(Submission).where(  # this browser's, whatever others sent since
+        Submission.invite_id == journey.invite.id, Submission.id.in_(from_here))
+        .order_by(Submission.created_at.desc()).limit(1)) if from_here else None
+    if latest is None:
         return redirect(url_for("child.welcome"))
     service = db.get(AdvocacyService, latest.advocacy_service_id) \
         if latest.advocacy_service_id else None
