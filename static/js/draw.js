@@ -50,8 +50,10 @@
   rubber.setAttribute("data-eraser", "");
   tools.appendChild(rubber);
   var undo = swatch(say.undo, null, "M8 4L3 9l5 5M3 9h9a5 5 0 0 1 0 10h-2");
-  undo.removeAttribute("aria-pressed");
-  tools.appendChild(undo);
+  undo.removeAttribute("aria-pressed");  /* an action, not a pen: beside the group */
+  undo.setAttribute("data-undo", "");
+  var row = make("div", { "class": "draw-row" });
+  row.appendChild(tools); row.appendChild(undo);
   var actions = make("div", { "class": "draw-actions" });
   var clear = make("button", { type: "button", "class": "button small secondary" }, say.clear);
   /* A house to draw in, on a page about a house; the button says what it will do. */
@@ -60,15 +62,23 @@
                         say.blank);
   background.hidden = !house;
   var showPhoto = make("button", { type: "button", "class": "button small secondary" }, say.photo);
-  actions.appendChild(clear); actions.appendChild(background); actions.appendChild(showPhoto);
+  actions.appendChild(background); actions.appendChild(clear); actions.appendChild(showPhoto);
   var status = make("p", { "class": "status", role: "status" });
   pad.appendChild(make("p", { "class": "visually-hidden", id: hintId }, say.hint));
-  pad.appendChild(canvas); pad.appendChild(tools); pad.appendChild(actions); pad.appendChild(status);
+  pad.appendChild(canvas); pad.appendChild(row); pad.appendChild(actions); pad.appendChild(status);
   open.hidden = true;
   tools.firstChild.setAttribute("aria-pressed", "true");
+  tools.firstChild.focus();  /* "Draw it" has gone: the first pen has focus instead */
   canvas.setAttribute("data-canvas", "");
   var ctx = canvas.getContext("2d");
+  /* Every stroke, in order; "Start again" is one more step ({clear: true}), so Undo can bring
+     back what it cleared. */
   var strokes = [], current = null, colour = "#1c1b1f", erasing = false;
+  function shown() {
+    var from = 0;
+    strokes.forEach(function (stroke, n) { if (stroke.clear) { from = n + 1; } });
+    return strokes.slice(from);
+  }
   var W = canvas.width, H = canvas.height;
   /* With the pad, the photo field waits behind its own button, as the recorder does. */
   var photoField = input.closest(".file-field");
@@ -95,7 +105,7 @@
     ctx.fillStyle = "#ffffff";
     ctx.fillRect(0, 0, W, H);
     if (house) { outline(); }
-    strokes.forEach(function (stroke) {
+    shown().forEach(function (stroke) {
       ctx.strokeStyle = stroke.colour; ctx.lineWidth = stroke.width;
       ctx.lineCap = "round"; ctx.lineJoin = "round";
       ctx.beginPath();
@@ -134,7 +144,9 @@
     });
   });
   undo.addEventListener("click", function () { strokes.pop(); paint(); });
-  clear.addEventListener("click", function () { strokes = []; paint(); });
+  clear.addEventListener("click", function () {
+    if (shown().length) { strokes.push({ clear: true }); paint(); }
+  });
   background.addEventListener("click", function () {
     house = !house;
     background.textContent = house ? say.blank : say.inHouse;
@@ -143,7 +155,7 @@
   /* Continue (or any button that sends the page) keeps the drawing first. */
   var form = input.form, sending = false;
   form.addEventListener("submit", function (event) {
-    if (sending || !strokes.length || (input.files && input.files.length)) { return; }
+    if (sending || !shown().length || (input.files && input.files.length)) { return; }
     event.preventDefault();
     var button = event.submitter;
     status.textContent = say.kept;

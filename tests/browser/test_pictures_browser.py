@@ -185,6 +185,20 @@ def test_a_child_finishes_pictures_mode_alone(browser, browser_context_args, liv
         screens.see(f"{house}-draw")
         next_screen(page)  # Continue keeps the drawing
         screens.see(f"{house}-record")
+        if house == "going_well":  # record, listen back: the whole screen still fits; keep it
+            with page.expect_request(re.compile(r"/static/js/record\.js")):
+                page.locator("[data-record]").click()  # record.js is fetched only now
+            expect(page.locator("[data-recorder] [data-stop]")).to_be_visible()
+            page.wait_for_timeout(1200)
+            page.locator("[data-recorder] [data-stop]").click()
+            expect(page.locator("[data-review]")).to_be_visible()
+            screens.see(f"{house}-record-listen", listen=False)
+            with page.expect_navigation():
+                page.locator("[data-keep]").click()
+            expect(page.locator("#attachments")).to_be_visible()
+            expect(page.locator(".attachments audio")).to_have_count(1)
+            expect(page.get_by_role("button", name=re.compile(
+                "Remove this voice note|Dileu|احذف"))).to_have_count(1)
         next_screen(page)
         screens.see(f"{house}-write")
         next_screen(page)
