@@ -33,6 +33,9 @@ def test_a_coordinator_sets_up_a_conference_and_an_invite_for_a_child(app, coord
     card = coordinator.sees
     assert "Tell us what you think" in card and "<svg" in coordinator.page.get_data(as_text=True)
     assert "protection" not in card.split("Link to send")[0].lower()
+    printed = re.search(r"<section.*?</section>", coordinator.page.get_data(as_text=True),
+                        re.S).group(0)
+    assert "AB" in printed and "CP-2030-17" not in printed  # a label, never the reference
     child = Child(app.test_client(), code)
     assert child.opens_invite().request.path == "/welcome"
     assert "Thursday, 14 March 2030" in child.sees or "14 March 2030" in child.sees

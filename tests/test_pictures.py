@@ -378,3 +378,23 @@ def test_the_recorded_progress_lines_are_the_ones_a_child_meets():
     from voiceapp.child.journey import questions_asked
     totals = {values["total"] for values in speech.WITH_NUMBERS["Question %(n)s of %(total)s"]}
     assert totals == {len(questions_asked(False)), len(questions_asked(True))}
+
+
+def test_the_names_of_who_may_help_are_spoken_too_and_nothing_else(app, child):
+    import re
+    _can_speak_or_skip()
+    child.opens("/?lang=cy")
+    child.opens_invite()
+    child.opens("/help")
+    body = child.page.get_data(as_text=True)
+    services = re.findall(r'data-said="(/meeting/said/service-\d+)"', body)
+    assert services, "no service name can be heard"
+    heard = child.client.get(services[0])
+    assert heard.status_code == 200 and heard.data.startswith(b"OggS")
+    service_id = services[0].rsplit("-", 1)[1]
+    child.answers("/help", helper=f"service:{service_id}")
+    child.opens("/sharing")
+    body = child.page.get_data(as_text=True)
+    assert f'data-said="/meeting/said/share-service-{service_id}"' in body
+    assert child.client.get(f"/meeting/said/share-service-{service_id}").status_code == 200
+    assert child.client.get("/meeting/said/service-999").status_code == 404

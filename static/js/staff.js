@@ -3,7 +3,7 @@
   "use strict";
   /* Staff: warn two minutes before an idle sign-out, and let them stay. */
   var idle = parseInt(document.body.getAttribute("data-idle-seconds") || "0", 10);
-  var warning = doc.getElementById("idle-warning");
+  var warning = document.getElementById("idle-warning");
   if (idle > 0 && warning) {
     var warnTimer;
     var schedule = function () {

@@ -239,3 +239,20 @@ def test_coordinator_child_advocate_and_chair_work_together(
                   "In her words: 7170", "Summary: 8180"):
         expect(chair.get_by_text(words)).to_be_visible()
     check(chair, "print-conference")
+
+
+def test_staff_pages_run_their_own_script_and_warn_before_an_idle_sign_out(
+        browser, browser_context_args, live_app, live_demo):
+    """staff.js (loaded by staff pages only): no script error, and two minutes before the
+    idle sign-out a coordinator is warned and can stay."""
+    page = browser.new_context(**browser_context_args).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.clock.install()
+    sign_in(page, live_app.url, live_demo["coordinator"])
+    expect(page.get_by_role("heading", name="Conferences")).to_be_visible()
+    warning = page.locator("#idle-warning")
+    expect(warning).to_be_hidden()
+    page.clock.run_for(29 * 60 * 1000)  # 30 minutes' idle sign-out: warned at 28
+    expect(warning).to_be_visible()
+    assert errors == []

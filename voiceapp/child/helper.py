@@ -62,6 +62,8 @@ def helper(journey: Journey):
                                        for i in services}}
     return show_page("child/helper.html", journey, form, "child.helper", helper_emoji=helper_emoji,
                      item=item, shown=shown,
-                     services={f"service:{i}": words for i, words in services.items()})
+                     services={f"service:{i}": words for i, words in services.items()},
+                     said={f"service:{i}": url_for("child.said", what=f"service-{i}")
+                           for i in services})
 
 

@@ -11,7 +11,7 @@ from .. import speech
 from ..db import writing
 from .forms import MeetingForm
 from .journey import Journey
-from .pages import after_saving, bp, child_journey, save_answers, show_page
+from .pages import after_saving, bp, child_journey, said_about_helpers, save_answers, show_page
 from .story import STORY
 
 
@@ -45,10 +45,11 @@ def story(journey: Journey):
 @bp.get("/meeting/said/<what>")
 @child_journey
 def said(journey: Journey, what: str):
-    """One sentence about the child's meeting (when, where, who chairs it), spoken, for a
-    phone without a voice in the page's language: the recordings that ship cannot hold a
-    date or a name. Only sentences voiceapp writes, never words a child typed."""
-    sentence = journey.said.get(what)
+    """One sentence about the child's meeting (when, where, who chairs it) or the names of
+    who may help, spoken, for a phone without a voice in the page's language: the
+    recordings that ship cannot hold a date or a name. Only sentences voiceapp writes, never
+    words a child typed."""
+    sentence = journey.said.get(what) or said_about_helpers(journey).get(what)
     made = speech.spoken(get_locale().language, sentence.striptags(), Path(
         current_app.instance_path) / "speech") if sentence is not None else None
     if made is None:

@@ -16,18 +16,20 @@ from types import SimpleNamespace
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import refresh
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import integrity, keyring
 from ..config import settings
 from ..db import db, writing
-from ..i18n import offered_locales, this_page
+from ..i18n import offered_locales, service_words, this_page
 from ..invites import InviteState, state_of
 from ..models import AdvocacyService, Conference, Invite, User
 from ..questions import (
     ATTEND, FEELINGS, HOUSE_EMOJI, HOUSE_HINTS, HOUSE_QUESTIONS, NAME_LIMIT, SCALE_FACES,
-    SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS, emoji_map, says_what_they_think,
+    SHARE_ADVOCATE, SHARE_PARENTS, TEXT_LIMIT, TOPICS, advocate_question, emoji_map,
+    says_what_they_think, service_question,
 )
 from .journey import (
     ADDING, FOLLOW_UPS, PAGES, QUESTIONS, RESUME, SENT_FROM_HERE, Journey, SessionMoved, next_page,
@@ -197,7 +199,23 @@ def assigned_advocate(journey: Journey) -> User | None:
     if journey.invite.assigned_advocate_id is None:
         return None
     person = db.get(User, journey.invite.assigned_advocate_id)
-    return person if person is not None and person.disabled_at is None else None
+    return person if person is not None and person.disabled_at is None \
+        and integrity.holds(person) else None
+
+
+def said_about_helpers(journey: Journey) -> dict[str, Markup]:
+    """The names a child hears when choosing a helper and who may see: each service offered,
+    the question about it, and the question about their advocate (spoken by child.said, as
+    no recording that ships can hold a name)."""
+    said: dict[str, Markup] = {}
+    for service in services_offered(journey):
+        words = service_words(service)
+        said[f"service-{service.id}"] = Markup(escape(words.name))
+        said[f"share-service-{service.id}"] = service_question(words)
+    advocate = assigned_advocate(journey)
+    if advocate is not None:
+        said["share-advocate"] = advocate_question(advocate.name)
+    return said
 
 
 def start_adding(journey: Journey) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import redirect, request
+from flask import redirect, request, url_for
 
 from ..db import db, writing
 from ..i18n import service_words
@@ -60,7 +60,10 @@ def sharing(journey: Journey):
         return redirect(next_screen(journey, "child.sharing", item, screens))
     return show_page("child/sharing.html", journey, form, "child.sharing", item=item, shown=shown,
                      ask_service=service is not None, ask_advocate=advocate is not None,
-                     again=changed or request.args.get("again"))
+                     again=changed or request.args.get("again"),
+                     said_service={"question": url_for(
+                         "child.said", what=f"share-service-{service.id}")} if service else {},
+                     said_advocate={"question": url_for("child.said", what="share-advocate")})
 
 
 def _sharing_form(service: AdvocacyService | None, advocate: User | None, data: dict,
