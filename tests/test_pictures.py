@@ -202,20 +202,20 @@ def test_the_follow_ups_can_be_said_or_drawn_and_the_chair_gets_them_beside_the_
     page = child.adds_file("/safe/why?item=3", "voice", voice, "voice.webm", "audio/webm")
     assert page.request.path == "/help"
     child.opens("/check")
-    assert child.sees.count("Photo of a drawing") == 1 and "Voice note" in child.sees
+    assert child.sees.count("A drawing") == 1 and "Voice note" in child.sees  # drawn on the pad
     # The words page shows them too, each with its own Delete, and keeps them on Continue
     child.answers("/how", mode="words")
     child.opens("/safe/why")
-    assert "Say it or draw it" in child.sees and "Photo of a drawing" in child.sees
+    assert "Say it or draw it" in child.sees and "Remove this drawing" in child.sees
     child.answers("/safe/why", safety_why="")
     child.sends()
     assert not raw_database_contains(app, drawing[-64:])
     chair.signs_in_and_unlocks()
     chair.opens_submission(_sent_submission_id(app))
     text = chair.sees
-    assert "4 / 10" in text and "Photo of a drawing" in text and "Voice note" in text
+    assert "4 / 10" in text and "A drawing" in text and "Voice note" in text
     assert text.index("4 / 10") < text.index("Why did you pick that number?") \
-        < text.index("Photo of a drawing") < text.index("Who do you want to help")
+        < text.index("A drawing") < text.index("Who do you want to help")
 
 
 def test_a_file_with_the_follow_ups_can_be_deleted_before_sending(child):

@@ -259,7 +259,7 @@ def _the_chair_sees_the_drawing_and_the_scaling_answers(live_app, live_demo) -> 
     html = page.get_data(as_text=True)
     assert "I have my dog 7301" in chair.sees and "More time with Gran 7302" in chair.sees
     assert "Why did you pick that number?" in chair.sees
-    drawings = re.findall(r'<img src="(/chair/[^"]+)" alt="A photo of a drawing', html)
+    drawings = re.findall(r'<img src="(/chair/[^"]+)" alt="A drawing by the child', html)
     assert len(drawings) == 2, "the chair does not see both drawings (a house, the scale)"
     assert html.index(drawings[1]) > html.index("I have my dog 7301")  # by the score
     for drawing in drawings:

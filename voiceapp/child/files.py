@@ -14,6 +14,11 @@ from .journey import Journey
 from .pages import actor, bp, child_journey, save_answers
 
 
+# The name static/js/draw.js gives a drawing made on the pad: it is called a drawing, not a
+# photo of one (only a label: nothing else depends on it).
+PAD_DRAWING = "drawing.png"
+
+
 def save_with_files(journey: Journey, holder: str, form, endpoint: str) -> bool:
     """Save the page's answers, with the voice note or photo (or drawing) it sent and
     without the one it asked to remove. False if a file was refused: the page is shown
@@ -21,8 +26,8 @@ def save_with_files(journey: Journey, holder: str, form, endpoint: str) -> bool:
     checked = _check_uploads(journey, ((form.voice, "audio"), (form.photo, "image")))
     with writing():
         journey.remove_attachment(holder, request.form.get("remove"))
-        for upload in checked:
-            journey.store_upload(holder, upload)
+        for upload, drawn in checked:
+            journey.store_upload(holder, upload, drawn=drawn)
         save_answers(journey, endpoint)
     return not (form.voice.errors or form.photo.errors)
 
@@ -32,10 +37,11 @@ def stays_on_page() -> bool:
     return any(request.form.getlist("keep")) or bool(request.form.get("remove"))
 
 
-def _check_uploads(journey: Journey, fields) -> list[attachments.Checked]:
-    """Check each file sent with a page before anything is written. A refused file gets a
-    kind message on its own field; the rest of the page is saved all the same."""
-    checked: list[attachments.Checked] = []
+def _check_uploads(journey: Journey, fields) -> list[tuple[attachments.Checked, bool]]:
+    """Check each file sent with a page before anything is written, and say whether it was
+    drawn on the pad. A refused file gets a kind message on its own field; the rest of the
+    page is saved all the same."""
+    checked: list[tuple[attachments.Checked, bool]] = []
     stored = journey.attachment_bytes()
     for field, expected in fields:
         upload = field.data
@@ -50,11 +56,12 @@ def _check_uploads(journey: Journey, fields) -> list[attachments.Checked]:
                               "page is saved. Please try again in an hour.")]
             continue
         try:
-            checked.append(attachments.check(upload, expected, stored))
+            found = attachments.check(upload, expected, stored)
         except attachments.UploadProblem as problem:
             field.errors = [str(problem)]
             continue
-        stored += checked[-1].spool.size
+        checked.append((found, expected == "image" and upload.filename == PAD_DRAWING))
+        stored += found.spool.size
     return checked
 
 

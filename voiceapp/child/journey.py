@@ -240,13 +240,16 @@ class Journey:
     def attachment_bytes(self) -> int:
         return sum(meta.get("size", 0) for meta in self.all_attachments())
 
-    def store_upload(self, holder: str, checked: attachments.Checked) -> None:
-        """Seal a checked voice note or photo into the draft (inside db.writing()), with
-        the answer it belongs to (a house, or the scale: :data:`FILE_HOLDERS`)."""
+    def store_upload(self, holder: str, checked: attachments.Checked,
+                     drawn: bool = False) -> None:
+        """Seal a checked voice note, photo or drawing into the draft (inside
+        db.writing()), with the answer it belongs to (a house, or the scale:
+        :data:`FILE_HOLDERS`)."""
         if not self.started:
             self.save()
         meta = attachments.receive(db, checked, self.draft.id)
-        self.answers[holder]["attachments"].append({**meta, "house": holder})
+        self.answers[holder]["attachments"].append(
+            {**meta, "house": holder, **({"drawn": True} if drawn else {})})
 
     def remove_attachment(self, holder: str, attachment_id: str | None) -> None:
         meta = self.attachment_meta(attachment_id) if attachment_id else None
