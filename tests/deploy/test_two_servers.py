@@ -231,7 +231,7 @@ def test_nginx_holds_a_slow_upload_in_memory_while_both_servers_keep_answering(d
     photo = photo_bytes(4)
     form = EnvironBuilder(method="POST", data={
         "csrf_token": child.csrf_token(), "text": "my drawing",
-        "photo": (io.BytesIO(photo), "drawing.png", "image/png")}).get_environ()
+        "photo": (io.BytesIO(photo), "photo.png", "image/png")}).get_environ()
     body = form["wsgi.input"].read()
     head = (f"POST /worries HTTP/1.1\r\nHost: localhost:{deployment.https_port}\r\n"
             f"Cookie: {child.client.cookie_header()}\r\n"
