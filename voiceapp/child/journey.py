@@ -215,11 +215,14 @@ class Journey:
         return (draft, answers) if answers is not None else None
 
     def keep_choices_after_sending(self, draft: Draft, answers: dict,
-                                   submission_id: uuid.UUID) -> None:
+                                   submission_id: uuid.UUID,
+                                   unsent: list[uuid.UUID] = ()) -> None:
         """The sent answers leave the draft; the child's choices stay for adding more, and
-        what was sent from here is remembered (for the "sent" page). A file that was not
-        sent with them (the scale's, after "I don't want to say") goes too."""
-        db.execute(delete(Attachment).where(Attachment.draft_id == draft.id))
+        what was sent from here is remembered (for the "sent" page). The files that were
+        not sent with them (the scale's, after "I don't want to say") go too."""
+        if unsent:  # (only then: a send is one statement shorter without it)
+            db.execute(delete(Attachment).where(Attachment.id.in_(list(unsent)),
+                                                Attachment.draft_id == draft.id))
         kept = {**empty_answers(), **{key: answers.get(key) for key in KEPT_AFTER_SENDING},
                 SENT_FROM_HERE: [*answers.get(SENT_FROM_HERE, []), str(submission_id)]}
         now = utcnow()

@@ -110,8 +110,10 @@ def send(journey: Journey):
 
 def _seal_and_record(journey: Journey, token: str, draft: Draft, answers: dict) -> None:
     language = str(get_locale())
+    in_draft = [uuid.UUID(meta["id"]) for meta in files_in(answers)]
     answers = as_sent(answers)
     kept = [uuid.UUID(meta["id"]) for meta in files_in(answers)]
+    unsent = [file_id for file_id in in_draft if file_id not in kept]
     sent = seal_submission(
         db, conference=journey.conference, invite=journey.invite,
         payload={"author": "child", "language": language,
@@ -128,7 +130,7 @@ def _seal_and_record(journey: Journey, token: str, draft: Draft, answers: dict) 
                              urgent=sent.submission.urgent,
                              asked_service_id=consent.service_asked_about(answers),
                              shared_with=sent.advocates)
-    journey.keep_choices_after_sending(draft, answers, sent.submission.id)
+    journey.keep_choices_after_sending(draft, answers, sent.submission.id, unsent)
 
 
 def _already_sent(invite_id: int, token: str) -> bool:
