@@ -3,11 +3,21 @@ questions and answers as the words mode, and nothing said kept in plain text."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import io
+import os
+import re
+import subprocess
+from pathlib import Path
 
-from voiceapp.models import Submission
+import pytest
+from PIL import Image
+from sqlalchemy import select, update
 
-from .evidence import raw_database_contains
+from voiceapp import speech
+from voiceapp.child.journey import questions_asked
+from voiceapp.models import Attachment, Conference, Submission, User
+
+from .evidence import audit_actions, change_as_attacker, raw_database_contains
 
 
 def _sent_submission_id(app):
@@ -134,7 +144,6 @@ def test_the_meeting_story_says_who_the_chair_is_and_when(child, demo):
 def test_every_sentence_a_child_can_hear_has_its_recording_in_each_language():
     """The recordings ship with the app (made by ``flask record-speech``); a new or changed
     sentence without one fails here, without needing espeak-ng to test."""
-    from voiceapp import speech
     missing = {lang: [text for text in speech.spoken_sentences(lang)
                       if not speech.recording_path(lang, text).exists()]
                for lang in speech.LANGUAGES}
@@ -151,14 +160,12 @@ def test_every_sentence_a_child_can_hear_has_its_recording_in_each_language():
 
 
 def test_a_recording_is_named_by_its_language_and_words():
-    from voiceapp import speech
     assert speech.recording_name("cy", "Nesaf") == speech.recording_name("cy", "  Nesaf ")
     assert speech.recording_name("cy", "Nesaf") != speech.recording_name("en", "Nesaf")
     assert len(speech.recording_name("ar", "التالي")) == 16
 
 
 def test_recordings_are_served_as_ogg_audio(client):
-    from voiceapp import speech
     text = speech.spoken_sentences("cy")[0]
     response = client.get(f"/static/speech/cy/{speech.recording_name('cy', text)}.opus")
     assert response.status_code == 200
@@ -175,9 +182,6 @@ def test_a_childs_own_answers_are_marked_for_a_voice_on_the_device_only(child):
 
 
 def _png(colour: tuple[int, int, int]) -> bytes:
-    import io
-
-    from PIL import Image
     out = io.BytesIO()
     Image.new("RGB", (64, 48), colour).save(out, format="PNG")
     return out.getvalue()
@@ -185,7 +189,6 @@ def _png(colour: tuple[int, int, int]) -> bytes:
 
 def test_the_follow_ups_can_be_said_or_drawn_and_the_chair_gets_them_beside_the_score(
         app, child, chair):
-    from pathlib import Path
     voice = (Path(__file__).parent / "data" / "media" / "voice.webm").read_bytes()
     drawing = _png((214, 40, 40))
     child.opens_invite()
@@ -226,7 +229,6 @@ def test_a_file_with_the_follow_ups_can_be_deleted_before_sending(child):
                     keep="photo")
     assert child.page.request.path == "/safe/why"
     body = child.page.get_data(as_text=True)
-    import re
     removed = re.search(r'name="remove" value="([0-9a-f-]{36})"', body).group(1)
     child.answers("/safe/why", remove=removed)
     child.opens("/check")
@@ -255,11 +257,6 @@ def test_the_story_says_where_the_meeting_is_and_the_coordinator_sets_it(app, co
 
 
 def test_a_date_or_place_changed_in_the_database_is_not_told_to_the_child(app, child):
-    from sqlalchemy import update
-
-    from voiceapp.models import Conference
-
-    from .evidence import change_as_attacker
     child.opens_invite()
     change_as_attacker(app, update(Conference).values(place="Behind the shops"))
     child.opens("/meeting/story")
@@ -272,11 +269,6 @@ def test_a_date_or_place_changed_in_the_database_is_not_told_to_the_child(app, c
 
 
 def _can_speak_or_skip():
-    import os
-
-    import pytest
-
-    from voiceapp import speech
     if not speech.can_speak():
         reason = "espeak-ng and opus-tools are not installed (apt install espeak-ng opus-tools)"
         if os.environ.get("VOICEAPP_REQUIRE_DEPLOY") == "1":
@@ -288,8 +280,6 @@ def test_the_meetings_date_place_and_chair_are_spoken_once_on_the_server_in_wels
         app, child, monkeypatch):
     """No recording that ships can hold a date or a name: the story's sentences about the
     meeting are spoken on the server the first time they are asked for, then kept."""
-    import re
-    import subprocess
     _can_speak_or_skip()
     child.opens("/?lang=cy")
     child.opens_invite()
@@ -315,11 +305,6 @@ def test_only_the_meetings_own_sentences_are_spoken_and_only_for_its_child(app, 
     child.opens_invite()
     for what in ("story-nothing", "..%2f..%2fsecret_key", "story-date.opus"):
         assert child.client.get(f"/meeting/said/{what}").status_code == 404
-    from sqlalchemy import update
-
-    from voiceapp.models import Conference
-
-    from .evidence import change_as_attacker
     change_as_attacker(app, update(Conference).values(place="Behind the shops"))
     assert child.client.get("/meeting/said/story-place").status_code == 404
     assert child.client.get("/meeting/said/story-date").status_code == 404
@@ -350,17 +335,11 @@ def test_after_i_dont_want_to_say_the_follow_ups_are_neither_shown_nor_sent(app,
     assert why not in chair.sees and "Photo of a drawing" not in chair.sees
     with app.app_context():
         from voiceapp.db import db
-        from voiceapp.models import Attachment
         assert db.scalar(select(Attachment.id)) is None  # the drawing was not kept
 
 
 def test_a_chairs_name_changed_in_the_database_is_not_told_and_is_reported(app, child,
                                                                          coordinator):
-    from sqlalchemy import update
-
-    from voiceapp.models import Conference, User
-
-    from .evidence import audit_actions, change_as_attacker
     child.opens_invite()
     change_as_attacker(app, update(User).where(User.email == "chair@example.org")
                        .values(name="Your Dad (call him now)"))
@@ -374,14 +353,11 @@ def test_a_chairs_name_changed_in_the_database_is_not_told_and_is_reported(app, 
 
 
 def test_the_recorded_progress_lines_are_the_ones_a_child_meets():
-    from voiceapp import speech
-    from voiceapp.child.journey import questions_asked
     totals = {values["total"] for values in speech.WITH_NUMBERS["Question %(n)s of %(total)s"]}
     assert totals == {len(questions_asked(False)), len(questions_asked(True))}
 
 
 def test_the_names_of_who_may_help_are_spoken_too_and_nothing_else(app, child):
-    import re
     _can_speak_or_skip()
     child.opens("/?lang=cy")
     child.opens_invite()
