@@ -374,3 +374,20 @@ def test_the_names_of_who_may_help_are_spoken_too_and_nothing_else(app, child):
     assert f'data-said="/meeting/said/share-service-{service_id}"' in body
     assert child.client.get(f"/meeting/said/share-service-{service_id}").status_code == 200
     assert child.client.get("/meeting/said/service-999").status_code == 404
+
+
+def test_a_hostile_file_with_the_follow_ups_is_refused_kindly_and_the_words_are_kept(
+        app, child):
+    child.opens_invite()
+    child.starts()
+    child.answers("/safe", score="5")
+    page = child.adds_file("/safe/why", "photo", b"<svg onload=alert(1)>" + b"x" * 200,
+                           "drawing.png", "image/png", safety_why="kestrel-kept-8812")
+    assert page.status_code == 400 and page.request.path == "/safe/why"
+    assert "That file is not a photo we can open" in child.sees
+    assert "kestrel-kept-8812" in child.page.get_data(as_text=True)
+    with app.app_context():
+        from voiceapp.db import db
+        assert db.scalar(select(Attachment.id)) is None
+    child.opens("/check")
+    assert "kestrel-kept-8812" in child.sees
