@@ -17,10 +17,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from voiceapp import crypto
+from voiceapp import crypto, integrity
 from voiceapp.config import UnsafeSettings
 from voiceapp.db import utcnow
-from voiceapp.models import Conference, Invite, RecipientKey, Submission, User
+from voiceapp.models import (
+    DEFAULT_EXIT_URL, AdvocacyService, Conference, Invite, Notification, Organisation,
+    RecipientKey, Submission, User,
+)
 
 from .conftest import add_staff, make_app
 from .evidence import (
@@ -40,6 +43,13 @@ def attackers_key(app, user_id: int | None, seal: str = "") -> bytes:
         id=crypto.key_id_of(public), organisation_id=1, user_id=user_id, public_key=public,
         created_at=utcnow() + timedelta(days=1), seal=seal))
     return private
+
+
+def notifications_written(app) -> list[tuple[str, str]]:
+    engine = app.extensions["voiceapp.db"].engine
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(
+            select(Notification.kind, Notification.to_address))]
 
 
 def value_of(app, column, *where):
@@ -252,6 +262,92 @@ def test_a_chair_never_marks_an_altered_record_read(app, chair, child):
     chair.client.post(f"/chair/submissions/{submission}/read",
                       data={"csrf_token": chair.csrf_token()})
     assert value_of(app, Submission.read_at) is None
+
+
+# --------------------------------------------------------------------------- what a child is told
+
+SETTINGS = {"name": "Demo Council (example data)", "exit_url": "https://www.example.org/weather",
+            "out_of_hours_phone": "01632 960 123", "duty_email": "duty@example.org",
+            "languages": ["cy", "ar"], "retention_days_after_recorded": "30",
+            "retention_days_after_meeting": "90"}
+
+
+def test_settings_changed_in_the_database_give_a_child_no_forged_number_or_exit(
+        app, child, coordinator):
+    """A child who feels unsafe is never given a number, nor sent to an exit site, that
+    someone wrote into the database; the duty address they wrote is not told; a coordinator
+    who checks the settings and saves them puts them back in use."""
+    change_as_voiceapp(app, Organisation, duty_email="duty@example.org")
+    change_as_attacker(app, update(Organisation).values(
+        out_of_hours_phone="07700 900666", exit_url="https://watching.example/track",
+        duty_email="someone@watching.example"))
+    child.tells(worries="things at home", safety=2)
+    child.opens("/safe/support")
+    assert "07700 900666" not in child.sees and "tonight or at the weekend" not in child.sees
+    assert "0800 1111" in child.sees and "999" in child.sees
+    child.sends()
+    told = set(notifications_written(app))
+    assert ("submission.urgent", CHAIR) in told  # the chair still is
+    assert not any(to.endswith("watching.example") for _, to in told)
+    assert child.leaves_quickly().headers["Location"] == DEFAULT_EXIT_URL
+    assert "integrity.altered" in audit_actions(app)
+
+    coordinator.signs_in()
+    coordinator.opens("/admin/settings")
+    assert "These settings were changed outside voiceapp" in coordinator.sees
+    coordinator.fills_in("/admin/settings", SETTINGS)
+    assert "Saved." in coordinator.sees
+    assert "changed outside voiceapp" not in coordinator.sees
+    assert "integrity.vouched" in audit_actions(app)
+    child.tells(worries="still hard", safety=2)
+    child.opens("/safe/support")
+    assert "01632 960 123" in child.sees
+
+
+def test_a_service_changed_in_the_database_is_neither_offered_nor_named(app, child,
+                                                                       coordinator):
+    """Someone who writes a service's name or number into the database cannot tell a child
+    to ask "the police" for help, nor have a child agree to share with them by that name."""
+    change_as_attacker(app, update(AdvocacyService).where(AdvocacyService.id == 1).values(
+        name="Police Child Line", in_a_sentence="the police", contact="07700 900999"))
+    child.opens_invite()
+    child.starts()
+    child.opens("/help")
+    assert "Police Child Line" not in child.sees and "07700 900999" not in child.sees
+    assert "service:1" not in child.page.get_data(as_text=True)
+    assert child.client.get("/meeting/said/service-1").status_code == 404
+    assert "integrity.altered" in audit_actions(app)
+
+    coordinator.signs_in()
+    coordinator.opens("/admin/settings")
+    assert "Changed outside voiceapp: not offered to children" in coordinator.sees
+    coordinator.opens("/admin/services/1")
+    assert "This service was changed outside voiceapp" in coordinator.sees
+    coordinator.fills_in("/admin/services/1", {
+        "name": "Children's Rights Officer", "in_a_sentence": "the Children's Rights Officer",
+        "contact": "01632 960 456", "active": "y",
+        "words_cy-name": "Swyddog Hawliau Plant", "words_cy-in_a_sentence": "y Swyddog",
+        "words_ar-name": "مسؤول حقوق الأطفال", "words_ar-in_a_sentence": "مسؤول حقوق الأطفال"})
+    assert "integrity.vouched" in audit_actions(app)
+    child.opens("/help")
+    assert "Children's Rights Officer" in child.sees and "01632 960 456" in child.sees
+
+
+def test_a_coordinators_ordinary_save_does_not_vouch_for_what_it_did_not_show(app,
+                                                                              coordinator):
+    """Saving a service that holds its seal keeps the words of languages no longer offered
+    (for if they are offered again); only a changed service loses them when vouched for."""
+    coordinator.signs_in()
+    coordinator.fills_in("/admin/settings", {**SETTINGS, "languages": []})
+    coordinator.fills_in("/admin/services/1", {
+        "name": "Children's Rights Officer", "in_a_sentence": "the Children's Rights Officer",
+        "active": "y"})
+    assert "integrity.vouched" not in audit_actions(app)
+    with app.app_context():
+        from voiceapp.db import db
+        service = db.get(AdvocacyService, 1)
+        assert service.translations["cy"]["name"] == "Swyddog Hawliau Plant"
+        assert integrity.holds(service)
 
 
 # --------------------------------------------------------------------------- a stolen database

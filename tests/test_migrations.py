@@ -90,3 +90,45 @@ def test_conferences_and_people_are_sealed_again_over_what_a_child_is_told_unles
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT seal FROM conference WHERE id = 1")) == good
     engine.dispose()
+
+
+def test_the_settings_and_services_already_there_are_sealed_as_they_are(tmp_path):
+    """0007 seals the organisation's settings and each advocacy service as they stand, so
+    what a child is shown (the out-of-hours number, the exit site, a service's name) holds
+    its seal from then on."""
+    import sqlalchemy as sa
+
+    from voiceapp import crypto, integrity
+
+    url = f"sqlite:///{tmp_path / 'settings.sqlite3'}"
+    secret = "a-test-instance-secret-" * 2
+    key = crypto.derive_key(secret.encode(), "instance/row-seal")
+    config = alembic_config(url)
+    config.attributes["secret_key"] = secret
+    command.upgrade(config, "0006")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO organisation (id, name, exit_url, out_of_hours_phone, languages, "
+            "retention_days_after_recorded, retention_days_after_meeting, created_at, "
+            "duty_email, out_of_hours_email) VALUES (1, 'Council', 'https://example.org/', "
+            "'01632 960 123', 'cy', 30, 90, '2026-01-01 00:00:00', 'duty@example.org', '')"))
+        connection.execute(sa.text(
+            "INSERT INTO advocacy_service (id, organisation_id, name, in_a_sentence, "
+            "description, contact, translations, shared_email, active) VALUES (4, 1, 'CRO', "
+            "'the CRO', '', '01632 960 000', :words, '', 1)"),
+            {"words": '{"cy": {"name": "SHP", "contact": ""}}'})
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        organisation = connection.scalar(sa.text("SELECT seal FROM organisation"))
+        service = connection.scalar(sa.text("SELECT seal FROM advocacy_service"))
+    assert organisation == integrity.seal_over("organisation", [
+        1, "Council", "https://example.org/", "01632 960 123", "cy", "duty@example.org", "",
+        30, 90], key=key)
+    assert service == integrity.seal_over("advocacy_service", [
+        4, 1, "CRO", "the CRO", "", "01632 960 000", {"cy": {"contact": "", "name": "SHP"}},
+        "", True], key=key)
+    command.downgrade(config, "0006")
+    with engine.connect() as connection:
+        assert "seal" not in {c["name"] for c in inspect(connection).get_columns("organisation")}
+    engine.dispose()

@@ -248,7 +248,8 @@ def test_the_story_says_where_the_meeting_is_and_the_coordinator_sets_it(app, co
     child.opens("/meeting/story")
     assert "It will be at Family Centre, Oak Road." in child.sees
     assert "\u202e" not in child.page.get_data(as_text=True)
-    for hidden in ("Oak\u200bRoad", "Oak\u2028Road", "Oak\x85Road", "O" + "\u0301" * 4):
+    for hidden in ("Oak\u200bRoad", "Oak\u2028Road", "Oak\x85Road", "O" + "\u0301" * 4,
+                   "Oak\u3164Road", "Oak\u2800Road"):
         page = coordinator.fills_in("/admin/conferences/1/edit", {
             "reference": "CP-DEMO-0001", "date": "2030-02-20", "time": "11:00",
             "kind": "initial", "chair": 1, "place": hidden})
@@ -391,3 +392,55 @@ def test_a_hostile_file_with_the_follow_ups_is_refused_kindly_and_the_words_are_
         assert db.scalar(select(Attachment.id)) is None
     child.opens("/check")
     assert "kestrel-kept-8812" in child.sees
+
+
+def test_a_childs_score_is_heard_from_an_address_that_does_not_name_it(app, child):
+    """The recordings that ship are named by their words, so fetching "You picked 2 out of
+    10." by its name would tell a shared phone's cache, or a network that logs addresses,
+    the child's score. It is heard through child.said instead (never kept), and only a
+    voice on the phone may read it."""
+    child.opens("/?lang=cy")
+    child.opens_invite()
+    child.starts()
+    child.answers("/safe", score="2")
+    child.opens("/safe/why")
+    body = child.page.get_data(as_text=True)
+    assert '<h1 data-own-words data-said="/meeting/said/score">' in body
+    heard = child.client.get("/meeting/said/score")
+    assert heard.status_code == 200 and heard.headers["Cache-Control"] == "no-store"
+    words = "Fe wnest ti ddewis 2 allan o 10."
+    assert words in body
+    assert heard.data == speech.recording_path("cy", words).read_bytes()
+    child.answers("/how", mode="pictures")
+    child.opens("/safe/why")
+    assert 'data-own-words data-said="/meeting/said/score-skip"' in \
+        child.page.get_data(as_text=True)
+    assert child.client.get("/meeting/said/score-skip").status_code == 200
+    child.answers("/safe?change=1", score="declined")
+    assert child.client.get("/meeting/said/score").status_code == 404
+
+
+def test_one_sentence_is_spoken_once_however_many_ask_at_once(tmp_path, monkeypatch):
+    """Twelve requests for a sentence nobody has heard yet make one espeak-ng, not twelve:
+    the others wait, then find it made."""
+    import threading
+    import time
+
+    made = []
+
+    def record(lang, text, target):
+        made.append(text)
+        time.sleep(0.2)
+        target.write_bytes(b"OggS spoken")
+
+    monkeypatch.setattr(speech, "record", record)
+    monkeypatch.setattr(speech, "can_speak", lambda: True)
+    found = []
+    askers = [threading.Thread(target=lambda: found.append(
+        speech.spoken("ar", "It will be at Town Hall.", tmp_path))) for _ in range(12)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join()
+    assert made == ["It will be at Town Hall."]
+    assert len(found) == 12 and len(set(found)) == 1 and found[0].read_bytes() == b"OggS spoken"

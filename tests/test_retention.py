@@ -3,16 +3,21 @@ run twice or from several servers at once."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import update
 
-from voiceapp import retention
+from voiceapp import retention, speech
 from voiceapp.db import utcnow
-from voiceapp.models import Conference, Draft, Invite, Submission, WrappedKey
+from voiceapp.models import Conference, Draft, Invite, Organisation, Submission, WrappedKey
 
-from .evidence import audit_actions, change_as_voiceapp, count, raw_database_contains
+from .evidence import (
+    audit_actions, change_as_attacker, change_as_voiceapp, count, raw_database_contains,
+)
 
 
 def purge(app) -> retention.PurgeReport:
@@ -104,3 +109,28 @@ def test_purges_from_several_servers_at_once_delete_each_row_once(app, child, an
         from voiceapp.db import write_transaction
         with write_transaction() as tx:
             assert audit.verify(tx) is None
+
+
+def test_a_retention_changed_in_the_database_keeps_nothing_longer(app, child):
+    """The settings allow at most 90 days; a row set to keep children's words for years
+    (written into the database) is still purged at 90."""
+    send(child, "not kept for years")
+    change_as_attacker(app, update(Organisation).values(retention_days_after_recorded=9999,
+                                                        retention_days_after_meeting=9999))
+    recorded_days_ago(app, 91)
+    assert len(purge(app).submissions) == 1
+    assert count(app, Submission) == 0
+
+
+def test_sentences_spoken_on_the_server_are_kept_a_week(app):
+    """A meeting's old place or chair, spoken for a child, does not stay in the instance
+    folder (or its backups) for ever."""
+    folder = Path(app.instance_path) / "speech" / "cy"
+    folder.mkdir(parents=True, exist_ok=True)
+    old, new = folder / "0000000000000000.opus", folder / "1111111111111111.opus"
+    old.write_bytes(b"OggS old")
+    new.write_bytes(b"OggS new")
+    week_ago = time.time() - (speech.SPOKEN_KEPT_DAYS * 86400 + 60)
+    os.utime(old, (week_ago, week_ago))
+    assert purge(app).spoken == 1
+    assert not old.exists() and new.exists()

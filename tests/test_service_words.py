@@ -245,3 +245,33 @@ def test_characters_that_turn_text_around_are_taken_out_of_a_services_words(app,
     for control in ("\u202e", "\u2067", "\u200f"):
         assert control not in body(page)
     assert "Helpline" in child.sees
+
+
+@pytest.mark.parametrize("hidden", ["CRO\x00x", "CRO\x1b[31m", "C\u200bRO", "CRO\U000e0041",
+                                    "C" + "\u0301" * 60, "CRO\u3164", "CRO\u2800"])
+def test_a_services_words_are_letters_numbers_spaces_and_punctuation(app, coordinator, hidden):
+    """What a child reads and hears of a service is checked like a meeting's place and a
+    person's name: nothing invisible, no control characters, no pile of accents."""
+    coordinator.signs_in()
+    for field in ("name", "in_a_sentence", "description", "contact"):
+        page = coordinator.fills_in("/admin/services/1", service_form(**{field: hidden}))
+        assert page.status_code == 400, (field, repr(hidden))
+        assert "Use letters, numbers, spaces and punctuation" in coordinator.sees
+    welsh = {**RIVERSIDE, "cy": {**RIVERSIDE["cy"], "name": "Eiriolaeth" + hidden}}
+    page = coordinator.fills_in("/admin/services/1", service_form(welsh))
+    assert page.status_code == 400
+    assert "Use letters, numbers, spaces and punctuation" in coordinator.sees
+
+
+def test_a_services_words_pasted_with_odd_spaces_and_lines_are_one_plain_line(app,
+                                                                               coordinator):
+    coordinator.signs_in()
+    page = coordinator.fills_in("/admin/services/1", service_form(
+        RIVERSIDE, name="Riverside\u00a0Advocacy", description="Someone on your side.\r\n"
+                                                               "They help you speak up."))
+    assert page.status_code == 200
+    with app.app_context():
+        from voiceapp.db import db
+        service = db.get(AdvocacyService, 1)
+    assert service.name == "Riverside Advocacy"
+    assert service.description == "Someone on your side. They help you speak up."

@@ -350,8 +350,9 @@ def purge() -> None:
     """Delete what is past its retention period. Safe to run often, and on every server."""
     report = retention.purge()
     click.echo(f"Deleted {len(report.submissions)} submissions, {report.drafts} drafts, "
-               f"{report.invites} invites, {report.staff_links} old sign-in links and "
-               f"{report.sessions} expired sessions.")
+               f"{report.invites} invites, {report.staff_links} old sign-in links, "
+               f"{report.sessions} expired sessions and {report.spoken} old spoken "
+               "sentences.")
 
 
 @click.command("check")

@@ -45,10 +45,12 @@ _DIRECTION_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]
 
 class Printable:
     """Words staff type that a child is shown (a name, a place): letters, numbers, spaces
-    and punctuation only. No control, invisible or format characters, no line breaks, and no
-    pile of accents on one letter."""
+    and punctuation only. No control, invisible or format characters, no line breaks, no
+    letters that show as nothing (fillers, the blank Braille pattern), and no pile of accents
+    on one letter."""
 
     REFUSED = {"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"}
+    BLANK = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 
     def __init__(self, message) -> None:
         self.message = message
@@ -58,14 +60,23 @@ class Printable:
         for character in field.data or "":
             category = unicodedata.category(character)
             marks = marks + 1 if category.startswith("M") else 0
-            if category in self.REFUSED or marks > 3:
+            if category in self.REFUSED or marks > 3 or character in self.BLANK:
                 raise ValidationError(str(self.message))
+
+
+def one_line(value):
+    """Words typed in a box of several lines, as the one line a child is shown."""
+    return " ".join(value.splitlines()) if isinstance(value, str) else value
 
 
 def plain_words(value):
     """Words typed by staff that children will read inside other text: without the invisible
-    characters that change the direction of the text around them, and trimmed."""
-    return _DIRECTION_CONTROLS.sub("", value).strip() if isinstance(value, str) else value
+    characters that change the direction of the text around them, every kind of space (a
+    no-break space pasted from a document, say) as a plain one, and trimmed."""
+    if not isinstance(value, str):
+        return value
+    words = _DIRECTION_CONTROLS.sub("", value)
+    return "".join(" " if unicodedata.category(c) == "Zs" else c for c in words).strip()
 
 
 def _stripped(value):

@@ -5,8 +5,10 @@ Threat: someone who can write to the database but does not hold the instance sec
 edited backup that gets restored, a database administrator, an SQL injection elsewhere).
 Unsealed, they could insert a key and become a reader of the next submissions, move a
 conference to another chair, tell a child another date, place or name for their meeting or
-their helper, point an invite at another conference, make a submission look as if it came
-from another child, or clear its low-safety flag.
+their helper, give a child who feels unsafe another number to call or send "Leave this page
+quickly" to a site that watches, send the duty team's messages elsewhere, point an invite at
+another conference, make a submission look as if it came from another child, or clear its
+low-safety flag.
 
 Each such row carries ``seal``: an HMAC-SHA256, keyed from the instance secret, over the
 fields that matter (:data:`FIELDS`). Seals are set as rows are written through the ORM
@@ -34,7 +36,10 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from .auth import instance_key
-from .models import Conference, Invite, KeyResetRequest, RecipientKey, Submission, User
+from .models import (
+    AdvocacyService, Conference, Invite, KeyResetRequest, Organisation, RecipientKey, Submission,
+    User,
+)
 
 log = logging.getLogger("voiceapp")
 
@@ -50,6 +55,11 @@ FIELDS: dict[type, tuple[str, ...]] = {
                  "idempotency_key", "created_at", "read_at", "read_by_id", "recorded_at"),
     KeyResetRequest: ("id", "user_id", "requested_by_id", "requested_at", "decided_at",
                       "approved"),
+    Organisation: ("id", "name", "exit_url", "out_of_hours_phone", "languages", "duty_email",
+                   "out_of_hours_email", "retention_days_after_recorded",
+                   "retention_days_after_meeting"),
+    AdvocacyService: ("id", "organisation_id", "name", "in_a_sentence", "description",
+                      "contact", "translations", "shared_email", "active"),
 }
 
 
@@ -62,6 +72,8 @@ def _plain(value):
         return str(value)
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, dict):  # JSON: the same words whatever order the database keeps
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return value
 
 
@@ -123,7 +135,8 @@ def checked(tx: Session, row, **detail) -> bool:
 # Sealing rows as they are written
 
 _PENDING = "voiceapp.rows-to-seal"
-_WRITTEN = "voiceapp.rows-inserted"  # rows this transaction inserted: nobody else wrote them
+# Rows this transaction inserted (nobody else wrote them) or a coordinator vouched for.
+_WRITTEN = "voiceapp.rows-inserted"
 
 
 def _held_before(row) -> bool:
@@ -136,6 +149,13 @@ def _held_before(row) -> bool:
         values.append(history.deleted[0] if history.deleted else getattr(row, name))
     seal, *fields = values
     return hmac.compare_digest(seal or "", seal_over(type(row).__tablename__, fields))
+
+
+def vouch(session: Session, row) -> None:
+    """A coordinator has checked ``row`` (the organisation's settings, an advocacy service)
+    and saved it: seal it as it now is, even if it was changed outside voiceapp before. Only
+    for rows a coordinator sees whole on the page they save; the caller audits it."""
+    session.info.setdefault(_WRITTEN, set()).add(id(row))
 
 
 def _before_flush(session: Session, _context, _instances) -> None:

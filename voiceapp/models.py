@@ -74,6 +74,7 @@ class Organisation(Base):
     retention_days_after_recorded: Mapped[int] = mapped_column(Integer, default=30)
     retention_days_after_meeting: Mapped[int] = mapped_column(Integer, default=90)
     created_at: Mapped[datetime] = _created()
+    seal: Mapped[str] = _seal()
 
     @property
     def language_codes(self) -> list[str]:
@@ -123,6 +124,7 @@ class AdvocacyService(Base):
     # Told when a child asks for the service (else each of its advocates is told).
     shared_email: Mapped[str] = mapped_column(String(254), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    seal: Mapped[str] = _seal()
 
     def words(self, locale: str, default_locale: str) -> ServiceWords:
         """The service in ``locale``, or wholly in the default language if it has no name

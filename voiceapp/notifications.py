@@ -33,7 +33,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from . import crypto
+from . import crypto, integrity
 from .auth import instance_key
 from .config import settings
 from .db import utcnow
@@ -206,7 +206,7 @@ def for_a_send(tx: Session, *, conference: Conference, organisation: Organisatio
         notes.append(note("submission.urgent" if urgent else "submission.new", chair.email,
                           conference=conference, user=chair, daily=daily,
                           due_at=next_summary(now) if daily else now))
-    if urgent:
+    if urgent and integrity.holds(organisation):  # else the coordinators are warned
         duty = [organisation.duty_email] if in_office_hours(now) else [
             organisation.out_of_hours_email, organisation.duty_email]
         notes += [note("submission.urgent-duty", address, conference=conference)
@@ -220,12 +220,14 @@ def for_a_send(tx: Session, *, conference: Conference, organisation: Organisatio
 
 
 def service_addresses(tx: Session, service_id: int) -> list[str]:
-    """Where to tell an advocacy service: its shared address, else each of its advocates."""
-    rows = tx.execute(select(AdvocacyService.shared_email, User.email)
+    """Where to tell an advocacy service: its shared address (while the service is as a
+    coordinator saved it), else each of its advocates."""
+    rows = tx.execute(select(AdvocacyService, User.email)
                       .outerjoin(User, (User.advocacy_service_id == AdvocacyService.id)
                                  & (User.role == Role.ADVOCATE) & User.disabled_at.is_(None))
                       .where(AdvocacyService.id == service_id)).all()
-    shared = next((shared for shared, _ in rows if shared), None)
+    shared = next((service.shared_email for service, _ in rows
+                   if service.shared_email and integrity.holds(service)), None)
     return [shared] if shared else [email for _, email in rows if email]
 
 

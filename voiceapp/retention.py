@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import delete, or_, select
 
-from . import audit
+from . import audit, speech
 from .db import utcnow, write_transaction
 from .models import (
     Conference, Draft, Invite, Organisation, StaffInvite, Submission, WebSession, WrappedKey,
@@ -27,6 +29,15 @@ ACTOR = "system:purge"
 STAFF_LINKS_KEPT_DAYS = 30
 
 
+# The longest anything is kept after the meeting (or after the minutes): the settings allow
+# 1 to 90 days, and a setting changed in the database cannot keep children's words longer.
+MOST_DAYS = 90
+
+
+def _kept(days: int) -> timedelta:
+    return timedelta(days=min(days, MOST_DAYS))
+
+
 @dataclass
 class PurgeReport:
     submissions: list[str] = field(default_factory=list)
@@ -34,6 +45,7 @@ class PurgeReport:
     sessions: int = 0
     invites: int = 0
     staff_links: int = 0
+    spoken: int = 0
 
 
 def due_submissions(now: datetime) -> list[tuple[str, str]]:
@@ -48,9 +60,9 @@ def due_submissions(now: datetime) -> list[tuple[str, str]]:
             .where(or_(Submission.recorded_at.is_not(None), Conference.starts_at <= now))).all()
     due = []
     for submission_id, recorded_at, starts_at, after_recorded, after_meeting in rows:
-        if recorded_at is not None and recorded_at + timedelta(days=after_recorded) <= now:
+        if recorded_at is not None and recorded_at + _kept(after_recorded) <= now:
             due.append((submission_id, "recorded"))
-        elif starts_at + timedelta(days=after_meeting) <= now:
+        elif starts_at + _kept(after_meeting) <= now:
             due.append((submission_id, "meeting"))
     return due
 
@@ -75,7 +87,7 @@ def _expired_invites(now: datetime) -> list[int]:
                           .join(Organisation, Conference.organisation_id == Organisation.id)
                           .where(Conference.starts_at <= now)).all()
     return [invite_id for invite_id, starts_at, days in rows
-            if starts_at + timedelta(days=days) <= now]
+            if starts_at + _kept(days) <= now]
 
 
 def _delete_all(statement, action: str) -> int:
@@ -103,4 +115,6 @@ def purge(now: datetime | None = None) -> PurgeReport:
     with write_transaction() as tx:
         report.sessions = tx.execute(delete(WebSession).where(
             WebSession.expires_at <= now)).rowcount
+    report.spoken = speech.forget_spoken(Path(current_app.instance_path) / "speech",
+                                         now.timestamp())
     return report

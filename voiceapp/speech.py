@@ -18,12 +18,14 @@ kept (:func:`spoken`).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from babel.messages.extract import extract_from_file
@@ -129,8 +131,10 @@ def can_speak() -> bool:
 
 def spoken(lang: str, text: str, folder: Path) -> Path | None:
     """``text`` (a sentence voiceapp wrote, never a child's words) spoken in ``lang``: made
-    once, as :func:`record` makes the recordings that ship, and kept in ``folder``. None
-    where espeak-ng or opus-tools is not installed, or the voice fails."""
+    once, as :func:`record` makes the recordings that ship, and kept in ``folder``
+    (:func:`forget_spoken` removes old ones). One sentence is spoken at a time on this
+    machine, whatever the number of requests or workers asking: the others wait, then find
+    it made. None where espeak-ng or opus-tools is not installed, or the voice fails."""
     if lang not in LANGUAGES:
         return None
     target = folder / lang / f"{recording_name(lang, text)}.opus"
@@ -139,15 +143,38 @@ def spoken(lang: str, text: str, folder: Path) -> Path | None:
     if not can_speak():
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.stem}.{secrets.token_hex(4)}.part")
-    try:
-        record(lang, words(text), partial)
-        partial.replace(target)  # whole, or not at all: another request may be making it too
-    except (OSError, subprocess.SubprocessError):
-        partial.unlink(missing_ok=True)
-        log.error("speech: a sentence could not be spoken in %s", lang)
-        return None
+    with (folder / "speaking.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists():  # made while this request waited
+            return target
+        partial = target.with_name(f"{target.stem}.{secrets.token_hex(4)}.part")
+        try:
+            record(lang, words(text), partial)
+            partial.replace(target)  # whole, or not at all
+        except (OSError, subprocess.SubprocessError):
+            partial.unlink(missing_ok=True)
+            log.error("speech: a sentence could not be spoken in %s", lang)
+            return None
     return target
+
+
+SPOKEN_KEPT_DAYS = 7
+
+
+def forget_spoken(folder: Path, now: float | None = None) -> int:
+    """Remove sentences spoken on the server more than :data:`SPOKEN_KEPT_DAYS` ago (a
+    meeting's old place or chair, say); one asked for again is spoken again. Returns how
+    many were removed."""
+    oldest = (now or time.time()) - SPOKEN_KEPT_DAYS * 86400
+    removed = 0
+    for made in folder.glob("*/*.opus"):
+        try:
+            if made.stat().st_mtime < oldest:
+                made.unlink()
+                removed += 1
+        except FileNotFoundError:  # another server's purge got there first
+            continue
+    return removed
 
 
 def record_all(only_missing: bool = True) -> tuple[int, int]:

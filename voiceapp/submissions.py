@@ -212,7 +212,8 @@ def _services_named(tx: Session, reader: User, payload: dict) -> dict[int, Servi
     seen it in another)."""
     service_id = (payload.get("answers") or {}).get("helper_service")
     service = tx.get(AdvocacyService, service_id) if isinstance(service_id, int) else None
-    if service is None or service.organisation_id != reader.organisation_id:
+    if service is None or service.organisation_id != reader.organisation_id \
+            or not integrity.holds(service):  # changed in the database: not named
         return {}
     return {service.id: service_words(service)}
 

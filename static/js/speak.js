@@ -93,9 +93,10 @@
         reading.stop = function () { window.speechSynthesis.cancel(); };
         return;
       }
-      if (part.own || part.lang !== lang) { return next(false); }
-      /* A sentence with the meeting's date, place or chair is spoken by the server
-         ([data-said]); every other one was recorded ahead, named by its words. */
+      if ((part.own && !part.said) || part.lang !== lang) { return next(false); }
+      /* A sentence with the meeting's date, place or chair, or the child's own score, is
+         spoken by the server ([data-said], never kept by the browser); every other one was
+         recorded ahead, named by its words. */
       var named = window.crypto && window.crypto.subtle;
       var where = part.said ? Promise.resolve(part.said) : named ? hash(part.text).then(function (name) {
         return speak.getAttribute("data-speech") + "/" + lang + "/" + name + ".opus";

@@ -14,10 +14,12 @@ from wtforms.validators import (
     URL, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp,
 )
 
-from ..fields import Form, MultiCheckboxField, Printable, plain_words
+from ..fields import Form, MultiCheckboxField, Printable, one_line, plain_words
 from ..i18n import language_name
 from ..models import ConferenceKind, Role
 from ..questions import CONFERENCE_KINDS
+
+PRINTABLE = _l("Use letters, numbers, spaces and punctuation")
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z"  # no space or line break: nothing else reaches a header
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*\Z"
@@ -44,7 +46,7 @@ class ConferenceForm(Form):
         DataRequired(message=_l("Choose the chair"))])
     place = StringField(_l("Where it is (optional)"), filters=[plain_words], validators=[
         Length(max=120, message=_l("Use 120 characters or fewer")),
-        Printable(message=_l("Use letters, numbers, spaces and punctuation"))])
+        Printable(message=PRINTABLE)])
 
 
 class InviteForm(Form):
@@ -59,9 +61,9 @@ class AssignAdvocateForm(Form):
 
 
 class StaffForm(Form):
-    name = StringField(_l("Full name"), validators=[
+    name = StringField(_l("Full name"), filters=[plain_words], validators=[
         DataRequired(message=_l("Enter their name")), Length(max=120),
-        Printable(message=_l("Use letters, numbers, spaces and punctuation"))])
+        Printable(message=PRINTABLE)])
     email = email_field(_l("Work email address"))
     role = RadioField(_l("Role"), choices=[
         SelectChoice(Role.CHAIR, _l("Conference chair")),
@@ -97,10 +99,12 @@ class SettingsForm(Form):
 
 
 def _words(field, label, most: int, required=None):
-    """A service's words in one language: plain (see :func:`plain_words`), trimmed, at most
+    """A service's words in one language, which children read and hear: plain (see
+    :func:`plain_words`), on one line, trimmed, printable (:class:`Printable`), at most
     ``most`` characters, and required with the message ``required`` if given."""
     needed = [DataRequired(message=required)] if required else []
-    return field(label, filters=[plain_words], validators=[*needed, Length(max=most)])
+    return field(label, filters=[one_line, plain_words], validators=[
+        *needed, Length(max=most), Printable(message=PRINTABLE)])
 
 
 NAME = _l("Name a child will see")

@@ -23,8 +23,8 @@ from ..config import settings as app_settings
 from ..db import db, utcnow, writing
 from ..i18n import available_locales, forget_offered_locales, language_name
 from ..models import (
-    AdvocacyService, AuditEvent, Conference, Invite, KeyResetRequest, Notification,
-    Organisation, Role, StaffInvite, Submission, User,
+    DEFAULT_EXIT_URL, AdvocacyService, AuditEvent, Conference, Invite, KeyResetRequest,
+    Notification, Organisation, Role, StaffInvite, Submission, User,
 )
 from ..sessions import end_sessions_of
 from .forms import (
@@ -461,8 +461,12 @@ def settings(user: User):
     form.languages.choices = [(code, language_name(code)) for code in available_locales()[1:]]
     if request.method == "GET":
         form.languages.data = organisation.language_codes
+    altered = not integrity.holds(organisation)
     if form.validate_on_submit():
         with writing():
+            if altered:  # every sealed setting is on this form, checked by the coordinator
+                integrity.vouch(db, organisation)
+                _record(user, "integrity.vouched", f"organisation:{organisation.id}")
             organisation.name = form.name.data.strip()
             organisation.exit_url = (form.exit_url.data or "").strip()
             organisation.out_of_hours_phone = (form.out_of_hours_phone.data or "").strip()
@@ -484,6 +488,7 @@ def settings(user: User):
                if s.active else [] for s in services}
     return render_template("admin/settings.html", user=user, form=form, services=services,
                            missing_words=missing, saved=request.args.get("saved"),
+                           altered=altered, default_exit_url=DEFAULT_EXIT_URL,
                            can_read=keyring.services_that_can_read(db, user.organisation_id)), \
         400 if form.errors else 200
 
@@ -495,6 +500,7 @@ def service(user: User, service_id: int | None):
     existing = _own(AdvocacyService, user, service_id) if service_id else None
     languages = _other_languages(user)
     form = service_form(languages, existing)
+    altered = existing is not None and not integrity.holds(existing)
     if form.validate_on_submit():
         with writing():
             service = existing or AdvocacyService(organisation_id=user.organisation_id)
@@ -502,14 +508,18 @@ def service(user: User, service_id: int | None):
                 setattr(service, name, (form[name].data or "").strip())
             service.shared_email = auth.normalise_email(form.shared_email.data or "")
             service.active = form.active.data
-            # Languages no longer offered keep their words, for if they are offered again.
-            service.translations = {**(service.translations or {}), **form.translations()}
+            if altered:  # the coordinator checked what is on the form: only that is kept
+                service.translations = form.translations()
+                integrity.vouch(db, service)
+                _record(user, "integrity.vouched", f"service:{service.id}")
+            else:  # languages no longer offered keep their words, for if offered again
+                service.translations = {**(service.translations or {}), **form.translations()}
             db.add(service)
             db.flush()
             _record(user, "service.saved", f"service:{service.id}")
         return redirect(url_for("admin.settings", saved=1))
     return render_template("admin/service_form.html", user=user, form=form,
-                           service=existing), 400 if form.errors else 200
+                           service=existing, altered=altered), 400 if form.errors else 200
 
 
 def _other_languages(user: User) -> list[str]:

@@ -134,6 +134,17 @@ class Journey:
             and integrity.holds(chair)
 
     @functools.cached_property
+    def settings_known(self) -> bool:
+        """Whether the organisation's settings are as a coordinator saved them: otherwise a
+        child is not given its out-of-hours number (Childline and 999 still are), and "Leave
+        this page quickly" goes to the default exit site."""
+        return integrity.holds(self.organisation)
+
+    @property
+    def out_of_hours_phone(self) -> str:
+        return self.organisation.out_of_hours_phone if self.settings_known else ""
+
+    @functools.cached_property
     def said(self) -> dict:
         """What the child is told of their meeting (:func:`.story.meeting_sentences`)."""
         if not self.meeting_known:

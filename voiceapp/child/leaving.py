@@ -9,6 +9,7 @@ from flask import redirect, render_template, request, session
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import integrity
 from ..db import db, writing
 from ..models import DEFAULT_EXIT_URL, Invite, Organisation
 from ..sessions import session_id
@@ -59,14 +60,17 @@ def leave():
 
 
 def _exit_url() -> str:
+    """The organisation's neutral exit site, or the default one when the settings were
+    changed in the database (someone could otherwise send a child to a site that watches)."""
     try:
         invite = db.get(Invite, session["invite_id"]) if session.get("invite_id") else None
-        if invite is not None:
-            return invite.conference.organisation.exit_url
-        organisation = db.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+        organisation = invite.conference.organisation if invite is not None else \
+            db.scalar(select(Organisation).order_by(Organisation.id).limit(1))
     except SQLAlchemyError:
         return DEFAULT_EXIT_URL
-    return organisation.exit_url if organisation else DEFAULT_EXIT_URL
+    if organisation is None or not integrity.holds(organisation):
+        return DEFAULT_EXIT_URL
+    return organisation.exit_url
 
 
 @bp.get("/leaving-quickly")

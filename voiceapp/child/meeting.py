@@ -11,7 +11,10 @@ from .. import speech
 from ..db import writing
 from .forms import MeetingForm
 from .journey import Journey
-from .pages import after_saving, bp, child_journey, said_about_helpers, save_answers, show_page
+from .pages import (
+    after_saving, bp, child_journey, said_about_answers, said_about_helpers, save_answers,
+    show_page,
+)
 from .story import STORY
 
 
@@ -45,13 +48,19 @@ def story(journey: Journey):
 @bp.get("/meeting/said/<what>")
 @child_journey
 def said(journey: Journey, what: str):
-    """One sentence about the child's meeting (when, where, who chairs it) or the names of
-    who may help, spoken, for a phone without a voice in the page's language: the
-    recordings that ship cannot hold a date or a name. Only sentences voiceapp writes, never
-    words a child typed."""
-    sentence = journey.said.get(what) or said_about_helpers(journey).get(what)
-    made = speech.spoken(get_locale().language, sentence.striptags(), Path(
-        current_app.instance_path) / "speech") if sentence is not None else None
+    """One sentence about the child's meeting (when, where, who chairs it), the names of who
+    may help, or the child's own score, spoken, for a phone without a voice in the page's
+    language: the recordings that ship cannot hold a date or a name, and a score is not
+    fetched by an address that names it. Only sentences voiceapp writes, never words a child
+    typed; like every page, no-store."""
+    sentence = journey.said.get(what) or said_about_helpers(journey).get(what) \
+        or said_about_answers(journey).get(what)
+    if sentence is None:
+        abort(404)
+    lang, text = get_locale().language, sentence.striptags()
+    shipped = speech.recording_path(lang, text) if lang in speech.LANGUAGES else None
+    made = shipped if shipped is not None and shipped.exists() else speech.spoken(
+        lang, text, Path(current_app.instance_path) / "speech")
     if made is None:
         abort(404)
     return send_file(made, mimetype="audio/ogg")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from flask_babel import refresh
+from flask_babel import gettext, refresh
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -77,12 +77,11 @@ def child_journey(view: Callable) -> Callable:
         if state is not InviteState.OPEN:
             return render_template("child/closed.html", state=state), 410
         journey = Journey(invite)
-        if not journey.meeting_known:  # the child is told nothing of it; the coordinators are
-            altered = [row for row in (invite.conference, invite.conference.chair)
-                       if row is not None and not integrity.holds(row)]
-            with writing():
-                for row in altered:
-                    integrity.report_altered(db, row)
+        if not (journey.meeting_known and journey.settings_known):
+            # The child is told nothing of what was changed; the coordinators are.
+            report_altered(row for row in (invite.conference, invite.conference.chair,
+                                           journey.organisation)
+                           if row is not None and not integrity.holds(row))
         return view(journey, *args, **kwargs)
 
     return wrapped
@@ -185,13 +184,35 @@ def next_screen(journey: Journey, endpoint: str, item: int | None, items: tuple)
 
 
 
+def report_altered(rows) -> None:
+    """Write each row that failed its seal to the audit log (the coordinators are warned)."""
+    rows = list(rows)
+    if rows:
+        with writing():
+            for row in rows:
+                integrity.report_altered(db, row)
+
+
 def services_offered(journey: Journey) -> list[AdvocacyService]:
-    """The services a child may choose: offered, and with an advocate who can read."""
+    """The services a child may choose: offered, with an advocate who can read, and as a
+    coordinator saved them (one changed in the database is neither offered nor named)."""
     can_read = keyring.services_that_can_read(db, journey.organisation.id)
-    return list(db.scalars(select(AdvocacyService).where(
+    services = list(db.scalars(select(AdvocacyService).where(
         AdvocacyService.organisation_id == journey.organisation.id,
         AdvocacyService.active.is_(True), AdvocacyService.id.in_(can_read))
         .order_by(AdvocacyService.name)))
+    report_altered(service for service in services if not integrity.holds(service))
+    return [service for service in services if integrity.holds(service)]
+
+
+def known_service(service_id: int | None) -> AdvocacyService | None:
+    """The advocacy service ``service_id`` if it is as a coordinator saved it, to name to a
+    child; None (and reported) if it was changed in the database."""
+    service = db.get(AdvocacyService, service_id) if service_id else None
+    if service is not None and not integrity.holds(service):
+        report_altered([service])
+        return None
+    return service
 
 
 def assigned_advocate(journey: Journey) -> User | None:
@@ -216,6 +237,18 @@ def said_about_helpers(journey: Journey) -> dict[str, Markup]:
     if advocate is not None:
         said["share-advocate"] = advocate_question(advocate.name)
     return said
+
+
+def said_about_answers(journey: Journey) -> dict[str, Markup]:
+    """The sentences that carry a child's own answer (their score), heard through child.said:
+    never fetched by an address that names the answer, never kept by the browser, and never
+    read by a voice that is not on the phone (they are marked as the child's own words)."""
+    score = journey.answers["safety"]
+    if not isinstance(score, int):
+        return {}
+    return {"score": Markup(escape(gettext("You picked %(n)s out of 10.", n=score))),
+            "score-skip": Markup(escape(gettext("You picked %(n)s out of 10. You can skip "
+                                                "this.", n=score)))}
 
 
 def start_adding(journey: Journey) -> None:

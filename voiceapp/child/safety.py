@@ -14,8 +14,8 @@ from .files import save_with_files, stays_on_page
 from .forms import SafetyForm, ScaleWhyForm
 from .journey import Journey
 from .pages import (
-    after_saving, bp, child_journey, language_button, next_screen, save_answers, screens_shown,
-    show_page,
+    after_saving, bp, child_journey, language_button, next_screen, said_about_answers,
+    save_answers, screens_shown, show_page,
 )
 
 
@@ -62,7 +62,8 @@ def safety_why(journey: Journey):
                 return redirect(this_page() + "#attachments")
             return redirect(next_screen(journey, "child.safety_why", item, SCALE_SCREENS))
     return show_page("child/safety_why.html", journey, form, "child.safety_why", item=item,
-                     shown=shown, score=journey.answers["safety"], house=None)
+                     shown=shown, score=journey.answers["safety"], house=None,
+                     picked=said_about_answers(journey))
 
 
 @bp.get("/safe/support")

@@ -16,15 +16,15 @@ from ..db import db, release_request_session, utcnow, writing
 from ..i18n import isolate, service_words
 from ..invites import InviteState
 from ..keyring import NoReader
-from ..models import AdvocacyService, Draft, ServiceWords, Submission, User
+from ..models import Draft, ServiceWords, Submission, User
 from ..questions import as_sent, files_in, stored_service_words, summary_rows
 from ..submissions import seal_submission, sent_detail
 from . import consent
 from .forms import SendForm
 from .journey import NOT_SENT, SENT_FROM_HERE, Journey
 from .pages import (
-    actor, assigned_advocate, bp, child_journey, sent_and_not_adding, services_offered, show_page,
-    start_adding,
+    actor, assigned_advocate, bp, child_journey, known_service, sent_and_not_adding,
+    services_offered, show_page, start_adding,
 )
 
 
@@ -150,8 +150,7 @@ def sent(journey: Journey):
         .order_by(Submission.created_at.desc()).limit(1)) if from_here else None
     if latest is None:
         return redirect(url_for("child.welcome"))
-    service = db.get(AdvocacyService, latest.advocacy_service_id) \
-        if latest.advocacy_service_id else None
+    service = known_service(latest.advocacy_service_id)
     return render_template("child/sent.html", journey=journey,
                            service=service_words(service) if service else None)
 

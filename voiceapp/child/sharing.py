@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import redirect, request, url_for
 
-from ..db import db, writing
+from ..db import writing
 from ..i18n import service_words
 from ..models import AdvocacyService, User
 from ..questions import advocate_question, service_question
@@ -12,7 +12,8 @@ from . import consent
 from .forms import SharingForm
 from .journey import Journey
 from .pages import (
-    assigned_advocate, bp, child_journey, next_screen, save_answers, screens_shown, show_page,
+    assigned_advocate, bp, child_journey, known_service, next_screen, save_answers,
+    screens_shown, show_page,
 )
 
 
@@ -23,7 +24,7 @@ def sharing(journey: Journey):
     answers = journey.answers
     consent.forget_stale_answers(answers, journey.invite)
     service_id = consent.service_asked_about(answers)
-    service = db.get(AdvocacyService, service_id) if service_id else None
+    service = known_service(service_id)
     advocate = assigned_advocate(journey)
     asked = f"{service.id if service else ''}:{advocate.id if advocate else ''}"
     form = _sharing_form(service, advocate, {key: answers[key] for key in (

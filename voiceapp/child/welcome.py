@@ -10,10 +10,12 @@ from sqlalchemy import select
 from .. import integrity, replies
 from ..db import db, writing
 from ..i18n import service_words
-from ..models import AdvocacyService, Author, Invite, Submission, User
+from ..models import Author, Invite, Submission, User
 from .forms import HowForm, WelcomeForm
 from .journey import SENT_FROM_HERE, Journey, resume_page
-from .pages import after_saving, bp, child_journey, save_answers, show_page, start_adding
+from .pages import (
+    after_saving, bp, child_journey, known_service, save_answers, show_page, start_adding,
+)
 
 
 @bp.route("/welcome", methods=["GET", "POST"])
@@ -57,8 +59,7 @@ def _sent_before(invite: Invite) -> list[SimpleNamespace]:
                     if submission.author_user_id else None
                 if person is not None and integrity.holds(person):
                     item.advocate = person.name
-                    service = db.get(AdvocacyService, person.advocacy_service_id) \
-                        if person.advocacy_service_id else None
+                    service = known_service(person.advocacy_service_id)
                     item.service = service_words(service) if service else None
         items.append(item)
     return items
