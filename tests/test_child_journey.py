@@ -480,8 +480,7 @@ def test_the_exit_page_explains_what_it_cannot_hide(client, demo):
 
 def test_leaving_uses_the_organisations_exit_site(app, child):
     from voiceapp.models import Organisation
-    in_db(app, lambda db: db.execute(update(Organisation).values(
-        exit_url="https://www.example.org/recipes")))
+    change_as_voiceapp(app, Organisation, exit_url="https://www.example.org/recipes")
     child.opens_invite()
     child.opens("/check")
     assert child.leaves_quickly().headers["Location"] == "https://www.example.org/recipes"

@@ -112,6 +112,31 @@ def test_pictures_mode_asks_one_thing_a_screen_and_keeps_every_answer(child):
         assert words in child.sees
 
 
+def test_any_question_page_switches_mode_and_keeps_what_was_on_it(child):
+    """A child, or an adult sitting with them, can change between pictures and words on any
+    question page: what was on the page is saved first, as with Continue, and the same
+    question is shown in the other mode (from its first screen)."""
+    child.opens_invite()
+    child.starts()
+    child.answers("/how", mode="pictures")
+    child.opens("/worries?item=1")
+    assert "Use words instead" in child.sees and "Menu" in child.sees
+    page = child.answers("/worries?item=1", topics=["school"], mode="words")
+    assert page.request.full_path == "/worries?"
+    assert "Write it here" in child.sees and "Use pictures instead" in child.sees
+    page = child.answers("/worries", text="the bus ride", mode="pictures")
+    assert page.request.full_path == "/worries?"
+    assert "Pick any faces" in child.sees and "Use words instead" in child.sees
+    page = child.answers("/safe", score="7", mode="words")  # no support page, no follow-up yet
+    assert page.request.path == "/safe" and "Use pictures instead" in child.sees
+    child.opens("/check")
+    for words in ("School", "the bus ride", "7"):
+        assert words in child.sees
+    assert "Use pictures instead" not in child.sees  # only where there is a page to send
+    child.opens("/how")
+    assert "Use pictures instead" not in child.sees
+
+
 def test_every_page_of_pictures_mode_works(child):
     child.opens_invite()
     child.starts()

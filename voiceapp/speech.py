@@ -10,7 +10,8 @@ recordings, and a recording is fetched only when the button is pressed.
 ``flask record-speech`` makes them with Debian's espeak-ng and opus-tools, so anyone can
 make them again from the catalogues; better recordings can replace the files under the
 same names. A sentence with a small number set into it (a score out of 10, how many
-pictures were kept) is recorded for each number a child can meet (:data:`WITH_NUMBERS`);
+pictures were kept, Childline's number) is recorded for each number a child can meet
+(:data:`WITH_NUMBERS`), and one with a word set into it for each word (:data:`WITH_WORDS`);
 one with a name, a date or a place set into it cannot be recorded ahead: the few that tell a
 child about their meeting are spoken on the server the first time they are asked for, and
 kept (:func:`spoken`).
@@ -43,8 +44,7 @@ CHILD_SOURCES = (
         "forms.html", "attachments.html", "draw.html", "exit.html", "files.html", "recorder.html",
         "speak.html")),
     ROOT / "voiceapp" / "questions.py",
-    ROOT / "voiceapp" / "child" / "forms.py",
-    ROOT / "voiceapp" / "child" / "story.py",
+    *sorted((ROOT / "voiceapp" / "child").glob("*.py")),
 )
 
 
@@ -66,6 +66,16 @@ WITH_NUMBERS = {
     "%(minutes)s minutes long.": [{"minutes": n} for n in _ONE_TO_TEN],
     "Use your phone's recorder. Up to %(minutes)s minutes.": [
         {"minutes": n} for n in _ONE_TO_TEN],
+    # Who a child who feels unsafe can call (the out-of-hours number is the organisation's
+    # own, so it is spoken on the server: child.said).
+    "You can call Childline for free on %(number)s, any time, day or night. What you say is "
+    "private.": [{"number": "0800 1111"}],
+    "If you are in danger right now, call %(number)s.": [{"number": "999"}],
+}
+# Sentences with a word set into them, recorded for each word, in each language.
+WITH_WORDS = {
+    "What does “%(term)s” mean?": [{"term": word} for word in (
+        "meeting", "chair", "advocate", "conference", "plan")],
 }
 
 
@@ -111,6 +121,10 @@ def spoken_sentences(lang: str) -> list[str]:
             text = translations.ugettext(message) if isinstance(message, str) \
                 else translations.ungettext(*message, values["num"])
             said.append(words(text % values))
+    for message, each in WITH_WORDS.items():
+        for values in each:
+            said.append(words(translations.ugettext(message) % {
+                key: translations.ugettext(word) for key, word in values.items()}))
     return said + _scale(translations)
 
 

@@ -114,9 +114,16 @@
       ctx.stroke();
     });
   }
+  /* Where on the drawing a finger, mouse or pen is: the drawing fills the canvas's box
+     (kept at its shape by the stylesheet); if the box were ever wider or taller, the
+     drawing sits in its middle, and the point is measured from there. */
   function at(event) {
     var box = canvas.getBoundingClientRect();
-    return [(event.clientX - box.left) * W / box.width, (event.clientY - box.top) * H / box.height];
+    var width = canvas.clientWidth, height = canvas.clientHeight;  /* inside the border */
+    var scale = Math.min(width / W, height / H);
+    var left = box.left + canvas.clientLeft + (width - W * scale) / 2;
+    var top = box.top + canvas.clientTop + (height - H * scale) / 2;
+    return [(event.clientX - left) / scale, (event.clientY - top) / scale];
   }
   canvas.addEventListener("pointerdown", function (event) {
     event.preventDefault();

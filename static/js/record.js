@@ -1,7 +1,8 @@
 /* voiceapp: the recorder (templates/components/recorder.html), fetched by app.js on the first
    press of Record. Record with the microphone, listen back, then keep, record again or
-   delete. "Keep" puts the recording into the page's own file field and sends the form, so a
-   recording takes the same path as a file chosen from the phone's own recorder. */
+   delete. "Keep" (or Continue) puts the recording into the page's own file field and sends
+   the form, so a recording takes the same path as a file chosen from the phone's own
+   recorder. */
 (function () {
   "use strict";
   var box = document.querySelector("[data-recorder]");
@@ -65,13 +66,22 @@
   stop.addEventListener("click", finish);
   $("again").addEventListener("click", function () { reset(); record.click(); });
   $("discard").addEventListener("click", function () { reset(); status.textContent = ""; record.focus(); });
-  $("keep").addEventListener("click", function () {
+  function putInField() {
     var type = blob.type.split(";")[0];
     var extension = type === "audio/mp4" ? "m4a" : type === "audio/ogg" ? "ogg" : "webm";
     var transfer = new DataTransfer();
     transfer.items.add(new File([blob], "voice-note." + extension, { type: type }));
     fileInput.files = transfer.files;
+  }
+  $("keep").addEventListener("click", function () {
+    putInField();
     document.querySelector("[data-keep-field]").value = "voice";
     fileInput.form.submit();
+  });
+  /* Continue (or any button that sends the page) keeps a recording not yet kept: a child
+     who recorded and pressed the big button meant to send it. "Delete it" throws it away. */
+  fileInput.form.addEventListener("submit", function () {
+    if (recorder && recorder.state === "recording") { return; }
+    if (blob && !(fileInput.files && fileInput.files.length)) { putInField(); }
   });
 }());

@@ -3,7 +3,7 @@
   "use strict";
   var doc = document;
   /* The speaker button: reads the page once, each thing in turn (headings, words, answers,
-     buttons, the quick exit), never what is hidden or only decoration, in the page's
+     buttons, then the tools and the quick exit), never what is hidden or only decoration, in the page's
      language. The browser's voice where it has one for the language; otherwise recordings
      that ship with the app (static/speech/<lang>/<hash>.opus, named by the SHA-256 of the
      words as voiceapp/speech.py names them), fetched only when pressed, or, for a sentence
@@ -15,7 +15,13 @@
     var lang = (doc.documentElement.lang || "en").split("-")[0];
     var reading = null;  /* {stop: function} while reading */
     var SAID = "h1, h2, h3, p, legend, label, dt, dd, summary, li, a.button, a.back, button, [data-exit], .choice label";
-    var SKIP = "[hidden], [aria-hidden=true], .visually-hidden, .language-choice, [data-speak], [data-speak-status], .site-footer";
+    var SKIP = "[hidden], [aria-hidden=true], .visually-hidden, .language-choice, [data-speak], [data-speak-status], .site-footer, details:not([open]) > :not(summary)";
+    /* The page's own words first (its question, its answers, Continue), then the tools
+       around them (Back, the menu, how far through), then the quick exit. */
+    var main = doc.querySelector("main");
+    var rank = function (el) {
+      return el.closest(".page-tools, .progress") ? 1 : main && main.contains(el) ? 0 : 2;
+    };
     var showStop = function (on) {
       speak.querySelector("[data-listen]").hidden = on;
       speak.querySelector("[data-stop]").hidden = !on;
@@ -30,7 +36,9 @@
     var parts = function () {
       var found = Array.prototype.filter.call(doc.querySelectorAll(SAID), function (el) {
         return !el.closest(SKIP) && el.getClientRects().length && !el.querySelector(SAID);
-      });
+      }).map(function (el, n) { return { el: el, n: n }; }).sort(function (a, b) {
+        return rank(a.el) - rank(b.el) || a.n - b.n;
+      }).map(function (found) { return found.el; });
       var seen = {}, all = [];
       found.forEach(function (el) {
         var part = { own: !!el.closest("[data-own-words]"), said: el.getAttribute("data-said"),

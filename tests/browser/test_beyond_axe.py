@@ -158,6 +158,13 @@ def shape_differs(before: bytes, after: bytes) -> bool:
     return sum(histogram) - histogram[0] >= 20
 
 
+def one_colour(png: bytes) -> bool:
+    """True if nearly all of a screenshot is one colour: a tile painted over."""
+    with Image.open(io.BytesIO(png)) as image:
+        counts = sorted(image.convert("L").histogram(), reverse=True)
+    return counts[0] >= .995 * sum(counts)
+
+
 class Walk:
     """A person going through pages at one size in one language, noting what goes wrong."""
 
@@ -255,11 +262,18 @@ class Walk:
             choice.evaluate("(input, ticked) => { input.checked = ticked; }", ticked)
             picture.scroll_into_view_if_needed()
             shots.append(picture.screenshot(animations="disabled", caret="hide"))
+        box = picture.bounding_box()  # held down by a finger or a mouse, it still shows
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        pressed = picture.screenshot(animations="disabled", caret="hide")
+        page.mouse.up()
         page.emulate_media(forced_colors="none")
         group.evaluate_all("(inputs, saved) => inputs.forEach((i, n) => { i.checked = saved[n]; })",
                            saved)
         if not shape_differs(*shots):
             self.note(label, f"ticking {selector} does not show in forced colours")
+        if one_colour(pressed):
+            self.note(label, f"pressing {selector} hides it in forced colours")
 
 
 def submit(page: Page) -> None:

@@ -97,6 +97,9 @@ class Screens:
             assert len(texts) == len(set(texts)), f"{name}: something was read twice"
             assert not any(re.search("[\U0001F300-\U0001FAFF]", t) for t in texts), name
             assert any("Leave this page quickly" in t for t in texts), name
+            assert texts[0] not in ("Leave this page quickly", "Back", "Menu"), \
+                f"{name}: the page's own words are not read first: {texts[:3]}"
+            assert not any(t.startswith("Question ") for t in texts[:1]), name
             page.wait_for_timeout(50)
         else:
             with page.expect_response(re.compile(rf"/static/speech/{self.lang}/[0-9a-f]{{16}}"
@@ -121,6 +124,21 @@ def draw_by_touch(page: Page, context) -> None:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
             {"x": x + step * box["width"] * .04, "y": y + step * box["height"] * .03}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    # The line is where the finger went: ink under the start, the middle and the end of the
+    # stroke, and none in the opposite corner.
+    ink = page.evaluate("""([points]) => {
+      const canvas = document.querySelector("[data-canvas]");
+      const pixels = canvas.getContext("2d");
+      return points.map(([fx, fy]) => {
+        const d = pixels.getImageData(Math.round(fx * canvas.width) - 3,
+                                      Math.round(fy * canvas.height) - 3, 7, 7).data;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i + 3] > 0 && d[i] < 100 && d[i + 1] < 100 && d[i + 2] < 100) { return true; }
+        }
+        return false;
+      });
+    }""", [[[.3, .3], [.54, .48], [.74, .63], [.9, .1]]])
+    assert ink == [True, True, True, False], f"the line is not under the finger: {ink}"
 
 
 def next_screen(page: Page) -> None:
@@ -194,6 +212,16 @@ def test_a_child_finishes_pictures_mode_alone(browser, browser_context_args, liv
             expect(page.locator(".attachments audio")).to_have_count(1)
             expect(page.get_by_role("button", name=re.compile(
                 "Remove this voice note|Dileu|احذف"))).to_have_count(1)
+            screens.see(f"{house}-record-kept", listen=False)  # still fits, with the note
+        if house == "worries":  # recorded, then Continue instead of Keep: kept all the same
+            page.locator("[data-record]").click()
+            expect(page.locator("[data-recorder] [data-stop]")).to_be_visible()
+            page.wait_for_timeout(800)
+            page.locator("[data-recorder] [data-stop]").click()
+            expect(page.locator("[data-review]")).to_be_visible()
+            next_screen(page)
+            page.goto(live_app.url + "/worries?item=3")
+            expect(page.locator(".attachments audio")).to_have_count(1)
         next_screen(page)
         screens.see(f"{house}-write")
         next_screen(page)

@@ -11,8 +11,8 @@ from . import consent
 from .forms import HelperForm
 from .journey import Journey
 from .pages import (
-    after_saving, bp, child_journey, language_button, next_screen, save_answers, screens_shown,
-    services_offered, show_page,
+    after_saving, bp, child_journey, next_screen, save_answers, screens_shown, services_offered,
+    show_page, switching,
 )
 
 HELPER_SCREENS = ("helper", "name")
@@ -50,7 +50,7 @@ def helper(journey: Journey):
         asked_again = consent.forget_stale_answers(answers, journey.invite)
         with writing():
             save_answers(journey, "child.helper")
-        if request.args.get("change") and not language_button() and (
+        if request.args.get("change") and not switching() and (
                 asked_again or (service_id and answers["share_service"] is None)):
             # Changed from the check page to a helper the child was not asked about: the
             # sharing question comes before the check page (in the usual order it comes next).

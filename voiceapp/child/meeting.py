@@ -11,10 +11,7 @@ from .. import speech
 from ..db import writing
 from .forms import MeetingForm
 from .journey import Journey
-from .pages import (
-    after_saving, bp, child_journey, said_about_answers, said_about_helpers, save_answers,
-    show_page,
-)
+from .pages import after_saving, bp, child_journey, said_on_server, save_answers, show_page
 from .story import STORY
 
 
@@ -49,12 +46,12 @@ def story(journey: Journey):
 @child_journey
 def said(journey: Journey, what: str):
     """One sentence about the child's meeting (when, where, who chairs it), the names of who
-    may help, or the child's own score, spoken, for a phone without a voice in the page's
-    language: the recordings that ship cannot hold a date or a name, and a score is not
-    fetched by an address that names it. Only sentences voiceapp writes, never words a child
-    typed; like every page, no-store."""
-    sentence = journey.said.get(what) or said_about_helpers(journey).get(what) \
-        or said_about_answers(journey).get(what)
+    may help, the child's own score or the out-of-hours number (:func:`.said_on_server`),
+    spoken, for a phone without a voice in the page's language: the recordings that ship
+    cannot hold a date, a name or the organisation's number, and a score is not fetched by
+    an address that names it. Only sentences voiceapp writes, never words a child typed;
+    like every page, no-store."""
+    sentence = said_on_server(journey).get(what)
     if sentence is None:
         abort(404)
     lang, text = get_locale().language, sentence.striptags()

@@ -93,6 +93,22 @@ def language_button() -> str | None:
     return choice if choice in offered_locales() else None
 
 
+MODES = ("words", "pictures")
+
+
+def mode_button() -> str | None:
+    """Words or pictures, chosen with a button on a question page (by the child, or by an
+    adult sitting with them), which sends the page's form."""
+    choice = request.form.get("mode") if request.method == "POST" else None
+    return choice if choice in MODES and request.endpoint != "child.how" else None
+
+
+def switching() -> bool:
+    """A language or a mode button was pressed: the answers are saved as with Continue, and
+    the same page is shown again, in that language or mode."""
+    return bool(language_button() or mode_button())
+
+
 @bp.before_request
 def _language_from_a_button():
     """The answers are saved as with Continue, and this response and the next are in the
@@ -118,7 +134,10 @@ def altered_invite(invite: Invite):
 
 def after_saving(journey: Journey, endpoint: str) -> str:
     """Where "Continue" goes: the next question, or back to the check page after a change;
-    a language button stays on the page, now in that language."""
+    a language or mode button stays on the page, now in that language or mode (from its
+    first screen)."""
+    if mode_button():
+        return url_for(request.endpoint, change=request.args.get("change"))
     if language_button():
         return this_page()
     if request.args.get("change"):
@@ -130,7 +149,9 @@ def save_answers(journey: Journey, endpoint: str) -> None:
     """Save the answers, and where to come back to (inside :func:`writing`)."""
     if sent_and_not_adding(journey) and endpoint in QUESTIONS:
         journey.answers[ADDING] = True  # answering again after sending adds to what was sent
-    if language_button():
+    if mode_button():
+        journey.answers["mode"] = mode_button()
+    if switching():
         journey.answers[RESUME] = endpoint
     elif request.args.get("change"):
         journey.answers[RESUME] = "child.check"
@@ -178,7 +199,7 @@ def screens_shown(journey: Journey, items: tuple[str, ...]) -> tuple[int | None,
 
 def next_screen(journey: Journey, endpoint: str, item: int | None, items: tuple) -> str:
     """After saving one screen: the next screen of the page, or the next page."""
-    if item is not None and item + 1 < len(items) and not language_button():
+    if item is not None and item + 1 < len(items) and not switching():
         return url_for(endpoint, item=item + 1, change=request.args.get("change"))
     return after_saving(journey, endpoint)
 
@@ -249,6 +270,17 @@ def said_about_answers(journey: Journey) -> dict[str, Markup]:
     return {"score": Markup(escape(gettext("You picked %(n)s out of 10.", n=score))),
             "score-skip": Markup(escape(gettext("You picked %(n)s out of 10. You can skip "
                                                 "this.", n=score)))}
+
+
+def said_on_server(journey: Journey) -> dict[str, Markup]:
+    """Every sentence child.said may speak for this child: about their meeting, who may
+    help, their score, and the organisation's own out-of-hours number."""
+    said = {**journey.said, **said_about_helpers(journey), **said_about_answers(journey)}
+    if journey.out_of_hours_phone:
+        said["support-phone"] = Markup(escape(gettext(
+            "Do you feel unsafe tonight or at the weekend? You can call %(number)s.",
+            number=journey.out_of_hours_phone)))
+    return said
 
 
 def start_adding(journey: Journey) -> None:

@@ -14,8 +14,8 @@ from .files import save_with_files, stays_on_page
 from .forms import SafetyForm, ScaleWhyForm
 from .journey import Journey
 from .pages import (
-    after_saving, bp, child_journey, language_button, next_screen, said_about_answers,
-    save_answers, screens_shown, show_page,
+    after_saving, bp, child_journey, next_screen, said_about_answers, save_answers,
+    screens_shown, show_page, switching,
 )
 
 
@@ -30,9 +30,9 @@ def safety(journey: Journey):
             None if not value else value if value == SCALE_DECLINED else int(value))
         with writing():
             save_answers(journey, "child.safety")
-        if is_urgent(journey.answers) and not language_button():
+        if is_urgent(journey.answers) and not switching():
             return redirect(url_for("child.support", change=request.args.get("change")))
-        if not isinstance(journey.answers["safety"], int) and not language_button() \
+        if not isinstance(journey.answers["safety"], int) and not switching() \
                 and not request.args.get("change"):  # no number: nothing to ask why about
             return redirect(after_saving(journey, "child.safety_why"))
         return redirect(after_saving(journey, "child.safety"))
