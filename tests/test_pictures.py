@@ -120,7 +120,7 @@ def test_any_question_page_switches_mode_and_keeps_what_was_on_it(child):
     child.starts()
     child.answers("/how", mode="pictures")
     child.opens("/worries?item=1")
-    assert "Use words instead" in child.sees and "Menu" in child.sees
+    assert "Use words instead" in child.sees and "More" in child.sees
     page = child.answers("/worries?item=1", topics=["school"], mode="words")
     assert page.request.full_path == "/worries?"
     assert "Write it here" in child.sees and "Use pictures instead" in child.sees
