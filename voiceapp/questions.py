@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from .i18n import isolate
 from .models import ServiceWords
+from .symbols import FOR_ANSWER, SCALE as SCALE_SYMBOLS
 
 HOUSES = ("going_well", "worries", "hopes")
 TEXT_LIMIT = 5000
@@ -172,11 +173,18 @@ def files_in(answers: dict) -> list[dict]:
             for meta in (answers.get(holder) or {}).get("attachments", [])]
 
 
+def picture_of(value) -> str:
+    """The picture symbol of an answer (voiceapp.symbols), or "" if it has none."""
+    return FOR_ANSWER.get(value, "") if isinstance(value, str) else ""
+
+
 class Chip(NamedTuple):
-    """A picked picture or face: its emoji (decoration, never read out) and its words."""
+    """A picked picture or face: its emoji and its picture symbol (decoration, never read
+    out: the emoji in words mode and for staff, the symbol in pictures mode) and its words."""
 
     emoji: str
     words: str
+    picture: str = ""
 
 
 @dataclass
@@ -193,6 +201,7 @@ class Row:
     face: str = ""
     lang: str = ""  # the language of ``text`` when it is not the page's (a child's own words)
     contact: str = ""  # how to reach the advocacy service the child chose
+    picture: str = ""  # the symbol of the answer picked, shown before it in pictures mode
 
 
 # The other questions, as asked of the child and as an advocate answers them about the child.
@@ -251,9 +260,10 @@ def summary_rows(answers: dict, services: dict[int, ServiceWords], about_child: 
     rows = []
     for house in HOUSES:
         given = answers.get(house) or {}
-        chips = [Chip(emoji_of(FEELINGS, v), label_of(FEELINGS, v))
+        chips = [Chip(emoji_of(FEELINGS, v), label_of(FEELINGS, v), picture_of(v))
                  for v in given.get("feelings", [])]
-        chips += [Chip(emoji_of(TOPICS, v), label_of(TOPICS, v)) for v in given.get("topics", [])]
+        chips += [Chip(emoji_of(TOPICS, v), label_of(TOPICS, v), picture_of(v))
+                  for v in given.get("topics", [])]
         attachments = given.get("attachments", [])
         text = given.get("text", "")
         rows.append(Row(house, str(questions[house]), text or ("" if chips or attachments
@@ -268,7 +278,8 @@ def summary_rows(answers: dict, services: dict[int, ServiceWords], about_child: 
     else:
         safety = not_answered
     rows.append(Row("safety", asked("safety"), safety,
-                    urgent=isinstance(score, int) and score <= LOW_SCORE, face=face))
+                    urgent=isinstance(score, int) and score <= LOW_SCORE, face=face,
+                    picture=SCALE_SYMBOLS[score] if isinstance(score, int) else picture_of(score)))
     if not about_child:  # beside the score: why the child picked it, and what would help
         said = (answers.get("scale") or {}).get("attachments", [])  # said or drawn, for both
         for key, question in SCALE_FOLLOW_UPS.items():
@@ -282,24 +293,28 @@ def summary_rows(answers: dict, services: dict[int, ServiceWords], about_child: 
         if helper == "service":
             chosen = service(answers.get("helper_service"))
             rows.append(Row("helper", asked("helper"), chosen.name, lang=chosen.lang,
-                            contact=chosen.contact))
+                            contact=chosen.contact, picture=picture_of(helper)))
         elif helper == "someone_else" and answers.get("helper_name"):
             rows.append(Row("helper", asked("helper"), _with_name(
-                gettext("Someone else I trust: %(name)s"), name=isolate(answers["helper_name"]))))
+                gettext("Someone else I trust: %(name)s"), name=isolate(answers["helper_name"])),
+                picture=picture_of(helper)))
         else:
             rows.append(Row("helper", asked("helper"),
-                            str(HELPERS_FIXED.get(helper, not_answered))))
+                            str(HELPERS_FIXED.get(helper, not_answered)),
+                            picture=picture_of(helper)))
     rows.append(Row("meeting", asked("meeting"),
-                    label_of(ATTEND, answers.get("attend")) or not_answered))
+                    label_of(ATTEND, answers.get("attend")) or not_answered,
+                    picture=picture_of(answers.get("attend"))))
     if not about_child and answers.get("share_service_id") is not None:
         rows.append(Row("sharing", service_question(service(answers["share_service_id"])),
                         label_of(SHARE_ADVOCATE, answers.get("share_service"))
-                        or not_answered))
+                        or not_answered, picture=picture_of(answers.get("share_service"))))
     if not about_child and answers.get("share_advocate_id") is not None:
         name = advocate_name or answers.get("share_advocate_name", "")
         rows.append(Row("sharing", advocate_question(name),
                         label_of(SHARE_ADVOCATE, answers.get("share_advocate"))
-                        or not_answered))
+                        or not_answered, picture=picture_of(answers.get("share_advocate"))))
     rows.append(Row("sharing", asked("share_parents"),
-                    label_of(SHARE_PARENTS, answers.get("share_parents")) or not_answered))
+                    label_of(SHARE_PARENTS, answers.get("share_parents")) or not_answered,
+                    picture=picture_of(answers.get("share_parents"))))
     return rows

@@ -70,6 +70,8 @@ def safety_why(journey: Journey):
 @child_journey
 def support(journey: Journey):
     return render_template("child/support.html", journey=journey,
-                           next=after_saving(journey, "child.safety"))
+                           next=after_saving(journey, "child.safety"),
+                           back=url_for("child.safety", change=request.args.get("change")),
+                           pictures=journey.answers.get("mode") == "pictures")
 
 
