@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import integrity, keyring
 from ..config import settings
-from ..db import db, writing
+from ..db import db, in_writing, writing
 from ..i18n import offered_locales, service_words, this_page
 from ..invites import InviteState, state_of
 from ..models import AdvocacyService, Conference, Invite, User
@@ -204,11 +204,14 @@ def next_screen(journey: Journey, endpoint: str, item: int | None, items: tuple)
     return after_saving(journey, endpoint)
 
 
-
 def report_altered(rows) -> None:
-    """Write each row that failed its seal to the audit log (the coordinators are warned)."""
+    """Write each row that failed its seal to the audit log (the coordinators are warned),
+    in the request's write transaction if one is open, else in one of its own."""
     rows = list(rows)
-    if rows:
+    if rows and in_writing():
+        for row in rows:
+            integrity.report_altered(db, row)
+    elif rows:
         with writing():
             for row in rows:
                 integrity.report_altered(db, row)
