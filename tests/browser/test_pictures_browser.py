@@ -66,13 +66,17 @@ class Screens:
         self.check(page, f"{self.lang}-{self.size}-{name}")
 
     def heard(self) -> list[dict]:
-        """What the stand-in voice said, once it has finished reading."""
+        """What the stand-in voice said, once it has finished reading: the speaker shows
+        Listen again and nothing more has been said for a while (up to 15 s on a busy
+        machine; wait_for_function would need 'unsafe-eval')."""
         spoken: list[dict] = []
-        # Up to 15 s on a busy machine (wait_for_function would need 'unsafe-eval').
+        quiet = 0
         for _ in range(300):
-            spoken = self.page.evaluate("window.__spoken")
-            if len(spoken) > 2 and not self.page.locator(
-                    "[data-speak] [data-stop]").is_visible():
+            said = self.page.evaluate("window.__spoken")
+            reading = self.page.locator("[data-speak] [data-stop]").is_visible()
+            quiet = quiet + 1 if len(said) == len(spoken) and not reading else 0
+            spoken = said
+            if len(spoken) > 2 and quiet >= 4:
                 break
             self.page.wait_for_timeout(50)
         return spoken
