@@ -3,12 +3,13 @@
   "use strict";
   var doc = document;
   /* The speaker button: reads the page once, each thing in turn (headings, words, answers,
-     buttons, then the tools and the quick exit), never what is hidden or only decoration, in the page's
-     language. The browser's voice where it has one for the language; otherwise recordings
-     that ship with the app (static/speech/<lang>/<hash>.opus, named by the SHA-256 of the
-     words as voiceapp/speech.py names them), fetched only when pressed, or, for a sentence
-     about the meeting, its spoken form from the server ([data-said]). A child's own
-     answers ([data-own-words]) are read only by a voice on the device. Stop stops. */
+     buttons, then the tools and the quick exit), never what is hidden or only decoration,
+     in the page's language. The browser's voice where it has one for the language;
+     otherwise recordings that ship with the app (static/speech/<lang>/<hash>.opus, named by
+     the SHA-256 of the words as voiceapp/speech.py names them), fetched only when pressed,
+     or, for a sentence with a name, a date, the organisation's number or the child's score,
+     its spoken form from the server ([data-said]). A child's own answers ([data-own-words])
+     are read only by a voice on the device, or by the server. Stop stops. */
   var speak = doc.querySelector("[data-speak]");
   if (speak) {
     var speakStatus = doc.querySelector("[data-speak-status]");
