@@ -60,4 +60,4 @@ def said(journey: Journey, what: str):
         lang, text, Path(current_app.instance_path) / "speech")
     if made is None:
         abort(404)
-    return send_file(made, mimetype="audio/ogg")
+    return send_file(made, mimetype="audio/ogg", max_age=0)  # never kept (and no-store)
