@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from types import SimpleNamespace
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
@@ -208,11 +209,8 @@ def report_altered(rows) -> None:
     """Write each row that failed its seal to the audit log (the coordinators are warned),
     in the request's write transaction if one is open, else in one of its own."""
     rows = list(rows)
-    if rows and in_writing():
-        for row in rows:
-            integrity.report_altered(db, row)
-    elif rows:
-        with writing():
+    if rows:
+        with nullcontext() if in_writing() else writing():
             for row in rows:
                 integrity.report_altered(db, row)
 
@@ -225,8 +223,9 @@ def services_offered(journey: Journey) -> list[AdvocacyService]:
         AdvocacyService.organisation_id == journey.organisation.id,
         AdvocacyService.active.is_(True), AdvocacyService.id.in_(can_read))
         .order_by(AdvocacyService.name)))
-    report_altered(service for service in services if not integrity.holds(service))
-    return [service for service in services if integrity.holds(service)]
+    held = {service.id: integrity.holds(service) for service in services}
+    report_altered(service for service in services if not held[service.id])
+    return [service for service in services if held[service.id]]
 
 
 def known_service(service_id: int | None) -> AdvocacyService | None:
